@@ -1,0 +1,1 @@
+"""Benchmark runner. Nothing in this package imports Textual (tests/unit/test_import_hygiene.py)."""

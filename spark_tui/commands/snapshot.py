@@ -1,0 +1,139 @@
+"""`spark-tui snapshot [--json]`: one sample of everything, printed, then exit.
+
+Other domains add a section by appending a `SnapshotSection` to SECTIONS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from spark_tui import format as fmt
+from spark_tui.config import Config
+from spark_tui.models.machine import GpuReport, MemoryOverview, SystemSample
+from spark_tui.sources.machine import machine_sources
+from spark_tui.sources.memory import memory_overview
+
+CPU_WINDOW_S = 0.5  # CPU load and I/O rates need two readings this far apart
+
+
+@dataclass(frozen=True)
+class MachineSnapshot:
+    gpu: GpuReport
+    memory: MemoryOverview
+    system: SystemSample
+
+
+@dataclass(frozen=True)
+class SnapshotSection:
+    """A part of the snapshot: `collect` returns data for JSON; `render` prints it for people."""
+
+    name: str
+    collect: Callable[[argparse.Namespace, Config], Any]
+    render: Callable[[Console, Any], None]
+
+
+def collect_machine(args: argparse.Namespace, config: Config) -> MachineSnapshot:
+    sources = machine_sources(demo=args.demo)
+    try:
+        sources.system.sample()  # primes CPU and I/O counters
+        time.sleep(CPU_WINDOW_S)
+        gpu = sources.gpu.sample()
+        system = sources.system.sample()
+    finally:
+        sources.close()
+    return MachineSnapshot(gpu=gpu, memory=memory_overview(gpu, system.memory), system=system)
+
+
+def _heading(console: Console, text: str) -> None:
+    console.print(Text(text, style="bold"), soft_wrap=True)
+
+
+def _table() -> Table:
+    return Table(show_header=False, box=None, padding=(0, 2), pad_edge=True)
+
+
+def render_machine(console: Console, snap: MachineSnapshot) -> None:
+    gpu, memory, system = snap.gpu, snap.memory, snap.system
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(system.taken_at))
+    console.print(Text.assemble(("spark-tui snapshot", "bold"), f" · {system.hostname} · {when}"))
+    if not gpu.gpus:
+        console.print(Text.assemble(("GPU  ", "bold"), gpu.problem or "no GPU found"))
+    for sample in gpu.gpus:
+        _heading(console, f"GPU {sample.index} · {sample.name or fmt.NA} · driver {gpu.driver_version or fmt.NA} · CUDA {gpu.cuda_version or fmt.NA}")
+        table = _table()
+        events = sample.clock_events
+        rows = [
+            ("utilization", fmt.percent(sample.utilization_pct)),
+            ("temperature", fmt.number(sample.temperature_c, "°C")),
+            ("power", f"{fmt.number(sample.power_w, 'W', 1)} (limit {fmt.number(sample.power_limit_w, 'W')})"),
+            ("SM clock", fmt.number(sample.sm_clock_mhz, "MHz")),
+            ("memory clock", fmt.number(sample.memory_clock_mhz, "MHz")),
+            ("fan", fmt.percent(sample.fan_pct)),
+            ("clock events", fmt.NA if events is None else (", ".join(events) or "none")),
+        ]
+        if sample.lost:
+            rows.insert(0, ("status", "GPU is lost"))
+        for label, value in rows:
+            table.add_row(label, value)
+        console.print(table)
+        if sample.processes:
+            procs = Table("PID", "user", "GPU memory", "command", box=None, padding=(0, 2))
+            for proc in sample.processes:
+                procs.add_row(str(proc.pid), proc.user or fmt.NA, fmt.size(proc.used_memory), proc.command or fmt.NA)
+            console.print(procs)
+        elif sample.processes is None:
+            console.print(f"  processes: {fmt.NA}")
+    _heading(console, "Memory · unified: CPU and GPU share one pool" if memory.unified else "Memory")
+    table = _table()
+    table.add_row("used", f"{fmt.gib(memory.used)} of {fmt.gib(memory.total)}", "meminfo: MemTotal − MemAvailable")
+    if memory.unified or memory.gpu_process_memory is not None:
+        table.add_row("GPU processes", fmt.gib(memory.gpu_process_memory), "NVML: sum of usedGpuMemory")
+    for index, vram in memory.framebuffers:
+        table.add_row(f"GPU {index} VRAM", f"{fmt.gib(vram.used)} of {fmt.gib(vram.total)}", "NVML memory info")
+    table.add_row("available", fmt.gib(memory.available), "meminfo: MemAvailable")
+    table.add_row("page cache", fmt.gib(memory.page_cache), "meminfo: Cached + Buffers")
+    swap = f"{fmt.gib(memory.swap_used)} of {fmt.gib(memory.swap_total)}" if memory.swap_total else "none"
+    table.add_row("swap", swap, "meminfo")
+    console.print(table)
+    _heading(console, "CPU")
+    table = _table()
+    for group in system.core_groups:
+        table.add_row(f"{group.name} ×{len(group.cpus)}", f"{group.average:.0f}%", " ".join(f"{p:.0f}" for p in group.percents))
+    if system.load_average:
+        table.add_row("load average", " ".join(f"{x:.2f}" for x in system.load_average), "")
+    for temp in system.temperatures:
+        table.add_row(f"temp {temp.label}", f"{temp.celsius:.0f}°C", "")
+    table.add_row("disk", f"read {fmt.rate(system.disk_read_bps)}", f"write {fmt.rate(system.disk_write_bps)}")
+    table.add_row("network", f"rx {fmt.rate(system.net_rx_bps)}", f"tx {fmt.rate(system.net_tx_bps)}")
+    table.add_row("uptime", fmt.duration(system.uptime_s), "")
+    console.print(table)
+
+
+SECTIONS: list[SnapshotSection] = [SnapshotSection("machine", collect_machine, render_machine)]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("snapshot", help="print one sample of everything and exit")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    collected = {section.name: section.collect(args, config) for section in SECTIONS}
+    if args.json:
+        sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(collected), indent=2) + b"\n")
+        return 0
+    console = Console(highlight=False)
+    for section in SECTIONS:
+        section.render(console, collected[section.name])
+    return 0

@@ -1,0 +1,1 @@
+"""Frozen dataclasses passed from sources to widgets, one module per domain."""

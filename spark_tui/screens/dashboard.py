@@ -1,0 +1,68 @@
+"""The main screen: every GPU, memory read right, CPU and I/O."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from spark_tui.machine_state import MachineState
+from spark_tui.widgets.gpu_panel import GpuPanel
+from spark_tui.widgets.memory_panel import MemoryPanel
+from spark_tui.widgets.status_bar import StatusBar
+from spark_tui.widgets.system_panel import SystemPanel
+from spark_tui.widgets.text import set_display, update_text
+
+
+class DashboardScreen(Screen):
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        with Vertical(id="dashboard"):
+            with VerticalScroll(id="gpus"):
+                yield Static("Waiting for the first GPU sample…", id="gpu-problem", classes="panel")
+            with Vertical(id="side"):
+                yield MemoryPanel()
+                yield SystemPanel()
+        yield Footer()
+
+    def on_screen_resume(self) -> None:
+        self.app.refresh_status_bar()
+        self.show_machine(self.app.machine, gpu=True, system=True)
+
+    def show_machine(self, state: MachineState, *, gpu: bool = False, system: bool = False) -> None:
+        if gpu and state.gpu is not None:
+            self._show_gpus(state)
+        if state.memory is not None and (state.gpu is not None or state.system is not None):
+            now = max(state.gpu.taken_at if state.gpu else 0, state.system.taken_at if state.system else 0)
+            self.query_one(MemoryPanel).show(state.memory, now, state.history)
+        if system and state.system is not None:
+            self.query_one(SystemPanel).show(state.system, state.history)
+            self.query_one(StatusBar).hostname = state.system.hostname
+        sampled = [s.taken_at for s in (state.gpu, state.system) if s is not None]
+        if sampled:
+            self.query_one(StatusBar).sampled_at = max(sampled)
+
+    def _show_gpus(self, state: MachineState) -> None:
+        report = state.gpu
+        assert report is not None
+        container = self.query_one("#gpus", VerticalScroll)
+        problem = self.query_one("#gpu-problem", Static)
+        if not report.gpus:
+            update_text(problem, f"[b]GPU[/b]  {report.problem or 'no GPU found'}\n[dim]Memory, CPU and everything else still work.[/dim]")
+        elif report.problem:
+            update_text(problem, f"[$warning]{report.problem}[/]")
+        set_display(problem, bool(report.problem) or not report.gpus)
+        panels = {panel.index: panel for panel in container.query(GpuPanel)}
+        for index in set(panels) - {g.index for g in report.gpus}:
+            panels.pop(index).remove()
+        unified = bool(state.memory and state.memory.unified)
+        for gpu in report.gpus:
+            panel = panels.get(gpu.index)
+            if panel is None:
+                panel = GpuPanel(gpu.index)
+                container.mount(panel)
+            panel.show(gpu, report, state.history, unified)

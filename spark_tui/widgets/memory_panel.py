@@ -1,0 +1,80 @@
+"""Memory, read right: one pool on unified-memory GPUs (GB10), VRAM beside RAM otherwise.
+
+Every figure names its source, because on the Spark they differ in meaning: used memory
+(/proc/meminfo) includes the CPU side; GPU process memory (NVML) is what CUDA processes hold;
+page cache is reclaimable and is not GPU use.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from spark_tui import format as fmt
+from spark_tui.history import History
+from spark_tui.models.machine import MemoryOverview
+from spark_tui.widgets.trend_chart import MetricChart
+from spark_tui.widgets.text import set_titles, update_text
+
+LABEL_WIDTH = 11
+
+
+def _row(label: str, value: str, source: str = "") -> str:
+    shown = f"[dim]{value}[/dim]" if value == fmt.NA else value
+    return f"[b]{label:<{LABEL_WIDTH}}[/b]{shown}" + (f"  [dim]{source}[/dim]" if source else "")
+
+
+def _share(part: int | None, whole: int | None) -> str:
+    return f" ({part / whole:.0%})" if part is not None and whole else ""
+
+
+class MemoryPanel(Vertical):
+    DEFAULT_CSS = """
+    MemoryPanel {
+        height: auto;
+    }
+    MemoryPanel .memory-rows {
+        height: auto;
+    }
+    MemoryPanel MetricChart {
+        height: 1fr;
+        min-height: 2;
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(id="memory-panel", classes="panel")
+        self.border_title = "Memory"
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="memory-rows")
+        yield MetricChart("Used", classes="memory-chart")
+
+    def show(self, overview: MemoryOverview, now: float, history: History) -> None:
+        set_titles(self, "Memory · unified pool" if overview.unified else "Memory", "meminfo + NVML")
+        total, used = overview.total, overview.used
+        used_text = f"{fmt.number(used / 1024**3, digits=1)}/{fmt.gib(total)}" if total and used is not None else fmt.NA
+        rows = [_row("Used", used_text, "meminfo")]
+        if overview.unified or (not overview.framebuffers and overview.gpu_process_memory is not None):
+            rows.append(_row("GPU procs", fmt.gib(overview.gpu_process_memory), "NVML"))
+        for index, vram in overview.framebuffers:
+            vram_text = f"{fmt.number(vram.used / 1024**3, digits=1)}/{fmt.gib(vram.total)}{_share(vram.used, vram.total)}"
+            rows.append(_row(f"GPU{index} VRAM", vram_text, "NVML"))
+        rows.append(_row("Available", fmt.gib(overview.available), "meminfo"))
+        rows.append(_row("Page cache", fmt.gib(overview.page_cache), "reclaimable"))
+        swap = f"{fmt.number(overview.swap_used / 1024**3, digits=1)}/{fmt.gib(overview.swap_total)}" if overview.swap_total else "none"
+        rows.append(_row("Swap", swap))
+        rows_widget = self.query_one(".memory-rows", Static)
+        update_text(rows_widget, "\n".join(rows))
+        rows_widget.tooltip = overview.unified_reason
+        self.query_one(MetricChart).show(
+            f"{fmt.gib(used)}{_share(used, total)}",
+            history.series("mem.used").points,
+            now=now,
+            span=history.span,
+            hi=float(total or 1),
+            max_gap=history.interval * 2.5,
+            lower=history.series("mem.gpu").points if overview.unified else None,
+            note="[$accent]▆[/] GPU procs" if overview.unified else "",
+        )

@@ -1,0 +1,77 @@
+"""The top line: what machine, what mode (DEMO, PAUSED), when the last sample was taken."""
+
+from __future__ import annotations
+
+import time
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from spark_tui import format as fmt
+from spark_tui.widgets.text import update_text
+
+
+class StatusBar(Horizontal):
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        dock: top;
+        background: $panel;
+    }
+    StatusBar > #status-left {
+        width: 1fr;
+        height: 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    StatusBar > #status-right {
+        width: 33;
+        text-align: right;
+        height: 1;
+        color: $foreground-muted;
+        padding-right: 1;
+    }
+    """
+
+    hostname: reactive[str] = reactive("")
+    demo: reactive[bool] = reactive(False)
+    paused: reactive[bool] = reactive(False)
+    problem: reactive[str] = reactive("")
+    sampled_at: reactive[float | None] = reactive(None)
+    interval: reactive[float] = reactive(1.0)
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status-left")
+        yield Static(id="status-right")
+
+    def on_mount(self) -> None:
+        self._refresh_left()
+        self._refresh_right()
+
+    def _refresh_left(self) -> None:
+        text = f" [b]spark-tui[/b]  {self.hostname}"
+        if self.paused:
+            text += "  [reverse $accent] PAUSED [/]"
+        if self.demo:
+            text += "  [reverse $warning] DEMO [/]"
+        if self.problem:
+            text += f"  [$error]{self.problem}[/]"
+        update_text(self.query_one("#status-left", Static), text)
+
+    def _refresh_right(self) -> None:
+        when = time.strftime("%H:%M:%S", time.localtime(self.sampled_at)) if self.sampled_at else fmt.NA
+        update_text(self.query_one("#status-right", Static), f"sampled {when} · every {self.interval:g} s")
+
+    def watch_hostname(self) -> None:
+        if self.is_mounted:
+            self._refresh_left()
+
+    watch_demo = watch_paused = watch_problem = watch_hostname
+
+    def watch_sampled_at(self) -> None:
+        if self.is_mounted:
+            self._refresh_right()
+
+    watch_interval = watch_sampled_at

@@ -1,0 +1,158 @@
+"""The dashboard driven by Pilot: samples through the real message path, keys, faults."""
+
+import asyncio
+import threading
+import time
+
+import pynvml
+from support import FakeClock, demo_sources, feed, nvml_sources
+
+from spark_tui.app import make_app
+from spark_tui.screens.dashboard import DashboardScreen
+from spark_tui.screens.help import HelpScreen
+from spark_tui.sources.fake_nvml import GPU_IS_LOST, FakeNvml, gb10_static
+from spark_tui.widgets.gpu_panel import GpuPanel
+from spark_tui.widgets.memory_panel import MemoryPanel
+from spark_tui.widgets.status_bar import StatusBar
+from textual.widgets import DataTable, Static
+
+SIZE = (100, 30)
+
+
+def text_of(widget: Static) -> str:
+    return str(widget.render())
+
+
+async def wait_for(pilot, condition, timeout: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await pilot.pause(0.02)
+
+
+async def test_demo_samples_fill_every_panel():
+    clock = FakeClock()
+    sources = demo_sources(clock)
+    app = make_app(sources=sources, start_polling=False)
+    async with app.run_test(size=SIZE) as pilot:
+        feed(app, sources, clock, 130)
+        await wait_for(pilot, lambda: app.query(GpuPanel))
+        await pilot.pause(0.1)
+        panel = app.query_one(GpuPanel)
+        assert "NVIDIA GB10" in str(panel.border_title)
+        facts = text_of(panel.query_one(".gpu-facts", Static))
+        assert "Power limit n/a" in facts and "Memory      unified pool" in facts
+        table = panel.query_one(DataTable)
+        assert table.row_count == 2 and table.get_cell("41873", "user") == "spark"
+        memory = app.query_one(MemoryPanel)
+        assert "unified pool" in str(memory.border_title)
+        rows = text_of(memory.query_one(".memory-rows", Static))
+        assert "GPU procs  61.2 GiB" in rows and "meminfo" in rows and "NVML" in rows
+        assert app.machine.history.series("gpu0.util").peak() > 60
+
+
+async def test_keys_pause_help_and_quit():
+    clock = FakeClock()
+    app = make_app(sources=demo_sources(clock))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p")
+        assert app.paused and app.screen.query_one(StatusBar).paused
+        assert "PAUSED" in text_of(app.screen.query_one("#status-left", Static))
+        await pilot.press("p")
+        assert not app.paused
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_command_palette_pauses_and_sets_the_interval():
+    app = make_app(sources=demo_sources(FakeClock()))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"pause sampling")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.paused)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"sample every 5")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.pollers["gpu"].interval == 5.0)
+        assert app.screen.query_one(StatusBar).interval == 5.0
+
+
+async def test_a_hung_gpu_source_never_delays_a_key():
+    clock = FakeClock()
+    sources = demo_sources(clock)
+    release = threading.Event()
+    sources.gpu.sample = lambda: release.wait(30)  # NVML wedged in the driver
+    app = make_app(sources=sources)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(0.3)
+            started = time.perf_counter()
+            await pilot.press("question_mark")
+            await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), timeout=3)
+            assert time.perf_counter() - started < 2  # vs a 30 s hang; bench/dashboard_bench.py measures the real figure
+            await pilot.press("escape")
+            # The system source still reports while the GPU one hangs.
+            await wait_for(pilot, lambda: app.machine.system is not None)
+            assert app.machine.gpu is None
+    finally:
+        release.set()
+
+
+async def test_failing_source_notifies_once_and_recovers():
+    clock = FakeClock()
+    sources = demo_sources(clock)
+    real_sample = sources.system.sample
+    fail = {"on": True}
+
+    def flaky():
+        if fail["on"]:
+            raise OSError("cannot read /proc/stat")
+        return real_sample()
+
+    sources.system.sample = flaky
+    app = make_app(sources=sources)
+    app.pollers["system"].interval = 0.01
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.pollers["system"].failures >= 2)
+        messages = [n.message for n in app._notifications]
+        assert sum("system sampling failed: cannot read /proc/stat" in m for m in messages) == 1
+        assert "system failing" in text_of(app.screen.query_one("#status-left", Static))
+        fail["on"] = False
+        await wait_for(pilot, lambda: app.machine.system is not None, timeout=5)
+        await pilot.pause(0.05)
+        assert any("recovered" in n.message for n in app._notifications)
+        assert "failing" not in text_of(app.screen.query_one("#status-left", Static))
+
+
+async def test_no_driver_shows_why_and_everything_else():
+    clock = FakeClock()
+    sources = nvml_sources(FakeNvml(init_error=pynvml.NVML_ERROR_LIBRARY_NOT_FOUND), clock)
+    app = make_app(sources=sources, start_polling=False)
+    async with app.run_test(size=SIZE) as pilot:
+        feed(app, sources, clock, 3)
+        await pilot.pause(0.2)
+        problem = app.query_one("#gpu-problem", Static)
+        assert problem.display and "NVML library not found: is the NVIDIA driver installed?" in text_of(problem)
+        assert not app.query(GpuPanel)
+        assert "Used" in text_of(app.query_one(MemoryPanel).query_one(".memory-rows", Static))
+
+
+async def test_lost_gpu_is_shown_on_its_panel():
+    clock = FakeClock()
+    spec = gb10_static()
+    sources = nvml_sources(FakeNvml(gpus=[spec, gb10_static()]), clock)
+    app = make_app(sources=sources, start_polling=False)
+    async with app.run_test(size=SIZE) as pilot:
+        feed(app, sources, clock, 2)
+        await wait_for(pilot, lambda: len(app.query(GpuPanel)) == 2)
+        spec.utilization = GPU_IS_LOST
+        feed(app, sources, clock, 1)
+        await pilot.pause(0.2)
+        lost = app.query_one("#gpu-panel-0", GpuPanel)
+        assert lost.has_class("-lost") and "LOST" in str(lost.border_title)
+        assert not app.query_one("#gpu-panel-1", GpuPanel).has_class("-lost")

@@ -1,0 +1,49 @@
+"""Helpers shared by the tests: a frozen clock and a simulated Spark fed through the real paths."""
+
+from __future__ import annotations
+
+from spark_tui.messages import GpuSampled, SystemSampled
+from spark_tui.sources.demo import DemoSpark
+from spark_tui.sources.fake_nvml import FakeNvml
+from spark_tui.sources.machine import MachineSources
+from spark_tui.sources.nvml import NvmlSource
+from spark_tui.sources.system import SystemSource
+
+EPOCH = 1_790_000_000.0  # a fixed wall-clock start (2026-09-21 UTC)
+
+
+class FakeClock:
+    def __init__(self, now: float = EPOCH) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def demo_sources(clock: FakeClock) -> MachineSources:
+    spark = DemoSpark(clock=clock, wall_clock=clock)
+    return MachineSources(
+        gpu=NvmlSource(nvml=spark.nvml, psutil=spark.psutil, clock=clock),
+        system=SystemSource(psutil=spark.psutil, read_proc=spark.read_proc, hostname=spark.hostname, clock=clock),
+        demo=True,
+    )
+
+
+def nvml_sources(nvml: FakeNvml, clock: FakeClock, psutil=None) -> MachineSources:
+    """A real system source beside a fake NVML (no GPU here)."""
+    spark = DemoSpark(clock=clock, wall_clock=clock)
+    return MachineSources(
+        gpu=NvmlSource(nvml=nvml, psutil=psutil or spark.psutil, clock=clock),
+        system=SystemSource(psutil=spark.psutil, read_proc=spark.read_proc, hostname=spark.hostname, clock=clock),
+    )
+
+
+def feed(app, sources: MachineSources, clock: FakeClock, seconds: int, step: float = 1.0) -> None:
+    """Posts `seconds` samples of both sources through the app's own message path."""
+    for _ in range(seconds):
+        clock.advance(step)
+        app.post_message(GpuSampled(sources.gpu.sample()))
+        app.post_message(SystemSampled(sources.system.sample()))

@@ -1,0 +1,34 @@
+"""The data layer (sources, bench, models) must never import Textual."""
+
+import pkgutil
+import subprocess
+import sys
+
+import spark_tui
+
+DATA_PACKAGES = ("spark_tui.sources", "spark_tui.bench", "spark_tui.models")
+
+
+def data_modules() -> list[str]:
+    names = []
+    for info in pkgutil.walk_packages(spark_tui.__path__, "spark_tui."):
+        if info.name.startswith(DATA_PACKAGES) or info.name in DATA_PACKAGES:
+            names.append(info.name)
+    return names
+
+
+def test_there_are_data_modules() -> None:
+    assert "spark_tui.sources.nvml" in data_modules()
+
+
+def test_data_layer_does_not_import_textual() -> None:
+    code = (
+        "import importlib, sys\n"
+        f"for name in {data_modules()!r}:\n"
+        "    importlib.import_module(name)\n"
+        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith(('textual.', 'textual_plotext')))\n"
+        "print(','.join(bad))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "", f"Textual imported by the data layer: {proc.stdout.strip()}"

@@ -1,0 +1,95 @@
+"""The poller: never overlaps calls, survives errors with backoff, pauses, and a hung call
+never blocks the event loop."""
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from spark_tui.polling import Poller, run_in_daemon_thread
+
+
+async def test_slow_samples_stretch_the_interval_instead_of_stacking():
+    in_flight = 0
+    peak = 0
+    results = []
+
+    def sample():
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        time.sleep(0.15)  # slower than the interval
+        in_flight -= 1
+        return time.monotonic()
+
+    poller = Poller("slow", sample, results.append, on_error=pytest.fail, interval=0.05)
+    task = asyncio.create_task(poller.run())
+    await asyncio.sleep(0.7)
+    task.cancel()
+    assert peak == 1
+    assert 3 <= len(results) <= 5
+    gaps = [b - a for a, b in zip(results, results[1:])]
+    assert min(gaps) >= 0.14
+
+
+async def test_errors_are_reported_and_retried_with_backoff():
+    calls = []
+    errors = []
+
+    def sample():
+        calls.append(time.monotonic())
+        if len(calls) < 3:
+            raise OSError("daemon gone")
+        return "ok"
+
+    delivered = []
+    poller = Poller("flaky", sample, delivered.append, errors.append, interval=0.05)
+    task = asyncio.create_task(poller.run())
+    for _ in range(100):
+        if delivered:
+            break
+        await asyncio.sleep(0.02)
+    task.cancel()
+    assert [str(e) for e in errors] == ["daemon gone", "daemon gone"]
+    assert delivered == ["ok"]
+    assert calls[1] - calls[0] >= 0.09  # 0.05 * 2
+    assert calls[2] - calls[1] >= 0.19  # 0.05 * 4
+
+
+async def test_pause_stops_sampling_and_resume_restarts():
+    delivered = []
+    poller = Poller("p", lambda: 1, delivered.append, pytest.fail, interval=0.02)
+    task = asyncio.create_task(poller.run())
+    await asyncio.sleep(0.1)
+    poller.pause()
+    await asyncio.sleep(0.05)
+    count = len(delivered)
+    await asyncio.sleep(0.15)
+    assert len(delivered) == count and poller.paused
+    poller.resume()
+    await asyncio.sleep(0.1)
+    task.cancel()
+    assert len(delivered) > count
+
+
+async def test_a_hung_call_does_not_block_the_loop():
+    release = threading.Event()
+    poller = Poller("hung", lambda: release.wait(10), lambda _: None, pytest.fail, interval=0.01)
+    task = asyncio.create_task(poller.run())
+    started = time.monotonic()
+    for _ in range(10):
+        await asyncio.sleep(0.01)
+    assert time.monotonic() - started < 0.5  # the loop kept turning
+    assert poller.in_flight_since is not None
+    release.set()
+    task.cancel()
+
+
+async def test_run_in_daemon_thread_passes_exceptions():
+    def boom():
+        raise ValueError("x")
+
+    with pytest.raises(ValueError):
+        await run_in_daemon_thread(boom)
+    assert await run_in_daemon_thread(lambda: 42) == 42
