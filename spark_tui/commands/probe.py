@@ -1,0 +1,181 @@
+"""`spark-tui probe [NAME…] [--json]`: check the services once and exit.
+
+Probes come from the config's [[probes]] and, when a Docker engine answers, from the running
+containers (discovery failing is a note on stderr, not an error). Exit status: 0 when every
+checked probe answers, 1 when one is down (with --strict, degraded too), 2 for a bad name or
+config — so `spark-tui probe vllm` works as a systemd or cron health check.
+
+`collect_probes` / `render_probes` give the `snapshot` command its services section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import msgspec
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from spark_tui import format as fmt
+from spark_tui.config import Config, ConfigError
+from spark_tui.models.containers import Container
+from spark_tui.models.probes import ProbeResult, ProbeSnapshot, ProbeSpec, ProbeState
+from spark_tui.sources.discovery import plan_probes
+from spark_tui.sources.presets import configured_probes
+
+EXIT_OK, EXIT_DOWN, EXIT_USAGE = 0, 1, 2
+DISCOVERY_TIMEOUT_S = 5.0
+
+STATE_STYLE = {
+    ProbeState.UP: "green",
+    ProbeState.DEGRADED: "yellow",
+    ProbeState.DOWN: "bold red",
+    ProbeState.UNKNOWN: "dim",
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "probe",
+        help="check the services once (configured and discovered probes) and exit",
+        description=(
+            "Check each probe once and print the results. Exit status: 0 when every checked probe "
+            "answers, 1 when one is down (or degraded, with --strict), 2 for an unknown name or a config error."
+        ),
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help="probes to check (default: all)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--no-discover", action="store_true", help="skip discovery: only the probes in the config file")
+    parser.add_argument("--strict", action="store_true", help="a degraded probe (slow, not ready) also fails")
+    parser.set_defaults(run=run)
+
+
+def running_containers(config: Config) -> tuple[list[Container], str | None]:
+    """The running containers, or none and why (a note for the user)."""
+    import docker.errors
+
+    from spark_tui.sources.docker_containers import container_from_summary
+    from spark_tui.sources.docker_engine import DockerEngine, DockerUnavailable
+
+    engine = DockerEngine(host=config.docker.host, timeout=DISCOVERY_TIMEOUT_S)
+    try:
+        entries = engine.call(lambda client: client.api.containers(filters={"status": "running"}))
+    except DockerUnavailable as exc:
+        return [], f"no discovery: {exc}"
+    except docker.errors.APIError as exc:
+        return [], f"no discovery: the Docker engine refused to list containers: {exc.explanation or exc}"
+    finally:
+        engine.close()
+    return [container_from_summary(entry) for entry in entries], None
+
+
+def probe_specs(config: Config, *, discover: bool = True) -> tuple[list[ProbeSpec], list[str]]:
+    """Configured probes plus discovered ones, and notes; ConfigError for duplicate names."""
+    configured = configured_probes(config.probes)
+    notes: list[str] = []
+    containers: list[Container] = []
+    if discover:
+        containers, problem = running_containers(config)
+        if problem:
+            notes.append(problem)
+    return plan_probes(configured, containers), notes
+
+
+def collect_probes(args: argparse.Namespace, config: Config) -> ProbeSnapshot:
+    """Every probe checked once (blocking, at most the longest probe timeout plus discovery);
+    the snapshot command's services section."""
+    from spark_tui.sources.probes import check_once_blocking
+
+    try:
+        specs, notes = probe_specs(config, discover=not getattr(args, "no_discover", False))
+    except ConfigError as exc:
+        return ProbeSnapshot(results=(), notes=(str(exc),))
+    results = check_once_blocking(specs) if specs else []
+    if not specs:
+        notes.append("no probes: add [[probes]] to the config file, or start a service container")
+    return ProbeSnapshot(results=tuple(results), notes=tuple(notes))
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    from spark_tui.sources.probes import check_once_blocking
+
+    try:
+        specs, notes = probe_specs(config, discover=not args.no_discover)
+    except ConfigError as exc:
+        print(f"spark-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    by_name = {spec.name: spec for spec in specs}
+    unknown = [name for name in args.names if name not in by_name]
+    for note in notes:
+        print(f"spark-tui probe: {note}", file=sys.stderr)
+    if unknown:
+        known = ", ".join(by_name) or "none"
+        print(f"spark-tui probe: no probe named {', '.join(map(repr, unknown))} (known: {known})", file=sys.stderr)
+        return EXIT_USAGE
+    selected = [by_name[name] for name in dict.fromkeys(args.names)] or specs
+    if not selected:
+        print("spark-tui probe: no probes: add [[probes]] to the config file, or start a service container", file=sys.stderr)
+        return EXIT_OK
+    results = check_once_blocking(selected)
+    snapshot = ProbeSnapshot(results=tuple(results), notes=tuple(notes))
+    if args.json:
+        sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(snapshot), indent=2) + b"\n")
+    else:
+        render_results(Console(highlight=False), results)
+    failing = {ProbeState.DOWN, ProbeState.DEGRADED} if args.strict else {ProbeState.DOWN}
+    return EXIT_DOWN if any(result.state in failing for result in results) else EXIT_OK
+
+
+# -- tables --------------------------------------------------------------------------------------
+
+
+def describe_service(result: ProbeResult) -> str:
+    """Model and version in one cell: "Qwen/Qwen3-Embedding-8B · v0.10.1"."""
+    parts = []
+    if result.model:
+        parts.append(result.model)
+    if result.version:
+        parts.append(f"v{result.version}" if result.version[:1].isdigit() else result.version)
+    loaded = result.details.get("loaded_gpu_bytes")
+    if isinstance(loaded, int):
+        parts.append(f"{fmt.size(loaded)} in GPU")
+    device = result.details.get("device")
+    if isinstance(device, str):
+        parts.append(device)
+    return " · ".join(parts)
+
+
+def latency(value: float | None) -> str:
+    if value is None:
+        return fmt.NA
+    return f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
+
+
+def render_results(console: Console, results: list[ProbeResult] | tuple[ProbeResult, ...]) -> None:
+    """A row per probe; the SERVES and PROBLEM columns only when some row has something to say."""
+    serves = [describe_service(result) for result in results]
+    problems = [result.error or "" for result in results]
+    table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
+    for column in ("NAME", "STATE", "LATENCY", "KIND"):
+        table.add_column(column, no_wrap=True)
+    optional = [("SERVES", serves), ("TARGET", [r.target for r in results]), ("PROBLEM", problems)]
+    shown = [(title, cells) for title, cells in optional if title == "TARGET" or any(cells)]
+    for title, _ in shown:
+        table.add_column(title, overflow="fold")
+    for index, result in enumerate(results):
+        state = Text(result.state.value, style=STATE_STYLE[result.state])
+        table.add_row(result.name, state, latency(result.latency_ms), result.kind, *(cells[index] for _, cells in shown))
+    console.print(table)
+
+
+def render_probes(console: Console, snapshot: ProbeSnapshot) -> None:
+    """The snapshot command's services section."""
+    when = time.strftime("%H:%M:%S", time.localtime(max((r.checked_at for r in snapshot.results), default=time.time())))
+    console.print(Text.assemble(("Services", "bold"), f" · checked {when}"))
+    if snapshot.results:
+        render_results(console, snapshot.results)
+    for note in snapshot.notes:
+        console.print(Text(f"  {note}", style="dim"))

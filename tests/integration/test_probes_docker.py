@@ -1,0 +1,119 @@
+"""Discovery against a real Docker engine: a busybox httpd dressed as Ollama by its image name.
+
+Everything created here is named sparktui-t4-<random>… and labelled sparktui.test=t4, and only
+those are removed afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from spark_tui.cli import main
+from spark_tui.commands.probe import collect_probes, running_containers
+from spark_tui.config import Config
+from spark_tui.models.probes import ProbeResult, ProbeSpec, ProbeState
+from spark_tui.sources.discovery import discover_probes
+from spark_tui.sources.probes import check_once_blocking
+
+pytestmark = pytest.mark.docker
+
+LABEL = "sparktui.test=t4"
+OLLAMA_FILES = {
+    "api/version": '{"version":"0.12.6-busybox"}',
+    "api/tags": '{"models":[{"name":"llama3.1:8b","size":4920753328,"details":{"parameter_size":"8.0B","quantization_level":"Q4_K_M"}}]}',
+    "api/ps": '{"models":[{"name":"llama3.1:8b","size":6654289920,"size_vram":6654289920,"context_length":4096}]}',
+}
+
+
+def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60, check=check)
+
+
+@pytest.fixture
+def ollama_image(docker_engine: str) -> Iterator[str]:
+    image = f"sparktui-t4-{uuid.uuid4().hex[:8]}/ollama:latest"
+    docker("tag", "local/busybox", image)
+    try:
+        yield image
+    finally:
+        docker("rmi", image, check=False)  # untags ours; local/busybox stays
+
+
+@pytest.fixture
+def containers() -> Iterator[list[str]]:
+    names: list[str] = []
+    yield names
+    if names:
+        docker("rm", "-f", *names, check=False)
+
+
+def run_container(names: list[str], image: str, script: str) -> str:
+    name = f"sparktui-t4-{uuid.uuid4().hex[:8]}"
+    docker("run", "-d", "--name", name, "--label", LABEL, "-p", "127.0.0.1::11434", image, "sh", "-c", script)
+    names.append(name)
+    return name
+
+
+def serve_ollama_files() -> str:
+    writes = " && ".join(f"printf '%s' '{body}' > /www/{path}" for path, body in OLLAMA_FILES.items())
+    return f"mkdir -p /www/api && {writes} && exec httpd -f -p 11434 -h /www"
+
+
+def discovered(name: str) -> ProbeSpec:
+    containers, problem = running_containers(Config())
+    assert problem is None, problem
+    specs = [spec for spec in discover_probes(containers) if spec.container == name]
+    assert len(specs) == 1, f"{name} not discovered among {[c.name for c in containers]}"
+    return specs[0]
+
+
+def check_until(spec: ProbeSpec, state: ProbeState, within: float = 15.0) -> ProbeResult:
+    """The container's process needs a moment to listen: check again until `state`, bounded."""
+    deadline = time.monotonic() + within
+    while True:
+        [result] = check_once_blocking([spec])
+        if result.state is state or time.monotonic() > deadline:
+            return result
+        time.sleep(0.2)
+
+
+def test_an_ollama_container_is_discovered_and_probed(ollama_image: str, containers: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    name = run_container(containers, ollama_image, serve_ollama_files())
+    spec = discovered(name)
+    assert spec.kind == "ollama"
+    assert spec.origin == "discovered"
+    assert spec.url.startswith("http://127.0.0.1:") and not spec.url.endswith(":11434")  # the published port
+    result = check_until(spec, ProbeState.UP)
+    assert result.state is ProbeState.UP, result.error
+    assert result.version == "0.12.6-busybox"
+    assert result.model == "llama3.1:8b"
+    assert result.details["loaded_gpu_bytes"] == 6654289920
+
+    # the headless command finds it with no configuration at all
+    assert main(["--config", "/dev/null", "probe", "--json", spec.name]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [(r["name"], r["state"], r["version"]) for r in doc["results"]] == [(spec.name, "up", "0.12.6-busybox")]
+
+    snapshot = collect_probes(argparse.Namespace(demo=False), Config())
+    assert any(r.name == spec.name and r.state is ProbeState.UP for r in snapshot.results)
+
+    docker("stop", "-t", "0", name)
+    containers_now, _ = running_containers(Config())
+    assert all(spec.container != name for spec in discover_probes(containers_now))
+
+
+def test_a_published_port_with_nothing_behind_it_is_down(ollama_image: str, containers: list[str]) -> None:
+    # Docker's proxy accepts connections for a published port even when the container does not
+    # listen yet (a model still loading): a TCP connect would call it up, an HTTP probe does not.
+    name = run_container(containers, ollama_image, "exec sleep 300")
+    spec = discovered(name)
+    [result] = check_once_blocking([spec])
+    assert result.state is ProbeState.DOWN
+    assert result.error in {"connection closed without a response", "connection refused", "connection reset"}
