@@ -1,0 +1,251 @@
+"""What every API adapter shares: the request unit (`Job`), the checked result (`Outcome`),
+failures as error classes, and small helpers for pre-flight probes and answer checks."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import msgspec
+
+from spark_tui.bench.http import Connection, Endpoint, PreparedRequest, Response, TransportError, prepare
+from spark_tui.models.bench import BenchKind, ErrorClass, ServerInfo
+
+PROBE_TIMEOUT_S = 5.0
+
+
+class RequestError(Exception):
+    """A request that got no usable result; `message` is for the user."""
+
+    def __init__(self, error: ErrorClass, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.error = error
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One request ready to send: `items` inputs, and an estimate of their tokens where it applies."""
+
+    request: PreparedRequest
+    items: int
+    tokens_estimate: int | None = None
+    meta: Any = None  # adapter-specific (e.g. the documents' page counts)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    items: int
+    tokens: int | None = None
+    tokens_estimated: bool = False
+    server_s: float | None = None
+    extra: dict[str, float | int | str] | None = None
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class AdapterOptions:
+    """Per-API knobs; every adapter ignores those that do not concern it."""
+
+    model: str | None = None
+    path: str | None = None  # the work endpoint below the base URL (Infinity: "/embeddings")
+    extra_body: Mapping[str, Any] = field(default_factory=dict)  # merged into each request (NIM: input_type)
+    headers: tuple[tuple[str, str], ...] = ()  # e.g. ("Authorization", "Bearer …"); masked when saved
+    input_field: str = "texts"  # NV-Embed-style servers: the JSON key holding the texts
+    keep_alive: str = "30m"  # Ollama: keeps the model loaded for the whole run
+    docling_async: Literal["auto", "always", "never"] = "auto"
+    docling_async_pages: int = 20  # auto: documents with at least this many pages go through the async API
+    poll_wait_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class PayloadSettings:
+    text_words: int = 200
+    doc_pages: int = 4
+    ring: int = 16  # distinct request bodies per (payload, batch), replayed in turn
+
+
+class Adapter(ABC):
+    name: ClassVar[str]
+    kind: ClassVar[BenchKind]
+    unit: ClassVar[str]  # what `items` counts: "texts", "frames", "pages"
+    description: ClassVar[str]
+    default_path: ClassVar[str]
+    payloads: ClassVar[tuple[str, ...]]  # payload variants this adapter accepts; the first is the default
+    fixed_batch: ClassVar[int | None] = None  # the API takes exactly this many items per request
+
+    def __init__(self, endpoint: Endpoint, options: AdapterOptions, payload: PayloadSettings) -> None:
+        self.endpoint = endpoint
+        self.options = options
+        self.payload = payload
+        self.path = options.path or self.default_path
+        if not self.path.startswith("/"):
+            self.path = "/" + self.path
+        self.model: str | None = options.model
+
+    @abstractmethod
+    async def preflight(self, conn: Connection) -> ServerInfo:
+        """Health, model, limits, version: whatever the API tells, without sending work."""
+
+    @abstractmethod
+    def jobs(self, payload: str, batch: int) -> list[Job]:
+        """A ring of distinct requests carrying `batch` items of `payload` each."""
+
+    @abstractmethod
+    def check(self, job: Job, response: Response) -> Outcome:
+        """The checked result of a 2xx answer; raises RequestError("bad_response", …) when it is wrong."""
+
+    async def execute(self, conn: Connection, job: Job, timeout: float) -> Outcome:
+        response = await send(conn, job.request, timeout)
+        return self.check(job, response)
+
+    def unreachable(self, problem: str | None) -> ServerInfo:
+        return ServerInfo(adapter=self.name, url=self.endpoint.url(), reachable=False, problem=problem)
+
+    def info(self, **fields: Any) -> ServerInfo:
+        fields.setdefault("model", self.model)
+        return ServerInfo(adapter=self.name, url=self.endpoint.url(), reachable=True, **fields)
+
+    def post_json(self, path: str, body: Any) -> PreparedRequest:
+        return prepare(self.endpoint, "POST", path, msgspec.json.encode(body), "application/json", self.options.headers)
+
+    def get(self, path: str) -> PreparedRequest:
+        return prepare(self.endpoint, "GET", path, headers=self.options.headers)
+
+
+async def send(conn: Connection, request: PreparedRequest, timeout: float) -> Response:
+    """Send and insist on a 2xx answer; anything else is a RequestError with its class."""
+    try:
+        response = await conn.send(request, timeout)
+    except TransportError as exc:
+        raise RequestError(exc.error, exc.message) from None
+    if not 200 <= response.status < 300:
+        raise RequestError(classify_status(response.status), describe_failure(request, response), response.status)
+    return response
+
+
+def classify_status(status: int) -> ErrorClass:
+    if status in (400, 413, 422, 429):
+        return str(status)  # type: ignore[return-value]
+    if 500 <= status < 600:
+        return "5xx"
+    if 400 <= status < 500:
+        return "4xx"
+    return "bad_response"  # 1xx/3xx where a result was due
+
+
+def describe_failure(request: PreparedRequest, response: Response) -> str:
+    """'HTTP 413 from POST /embed: batch size 33 > maximum allowed batch size 32'."""
+    detail = error_detail(response.body)
+    head = f"HTTP {response.status}{' ' + response.reason if response.reason else ''} from {request.method} {request.path}"
+    hint = {
+        404: " — wrong adapter or path for this server?",
+        405: " — wrong adapter or path for this server?",
+        413: " — batch too large for the server",
+        429: " — the server is overloaded",
+        504: " — the server gave up waiting (long documents: use the async API)",
+    }.get(response.status, "")
+    return f"{head}: {detail}{hint}" if detail else head + hint
+
+
+def error_detail(body: bytes, limit: int = 200) -> str:
+    """The error text of a JSON error body ({"error"|"detail"|"message": …}) or the body's start."""
+    if not body:
+        return ""
+    try:
+        data = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        text = body[:limit].decode("utf-8", "replace").strip()
+        return " ".join(text.split())
+    if isinstance(data, dict):
+        for key in ("error", "detail", "message", "msg"):
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                return value[:limit]
+            if isinstance(value, dict) and isinstance(value.get("message"), str):
+                return value["message"][:limit]
+            if isinstance(value, list) and value:
+                first = value[0]
+                if isinstance(first, dict) and "msg" in first:
+                    return str(first["msg"])[:limit]
+                return str(first)[:limit]
+    return msgspec.json.encode(data)[:limit].decode("utf-8", "replace")
+
+
+async def probe_json(conn: Connection, request: PreparedRequest) -> tuple[int | None, Any, str | None]:
+    """GET a small JSON resource: (status, decoded JSON or None, problem). Never raises."""
+    try:
+        response = await conn.send(request, PROBE_TIMEOUT_S)
+    except TransportError as exc:
+        return None, None, exc.message
+    if not 200 <= response.status < 300:
+        return response.status, None, describe_failure(request, response)
+    if not response.body:
+        return response.status, None, None
+    try:
+        return response.status, msgspec.json.decode(response.body), None
+    except msgspec.DecodeError:
+        return response.status, response.body[:200].decode("utf-8", "replace"), None
+
+
+_DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+
+def decode(body: bytes, kind: Any, what: str) -> Any:
+    """Typed JSON decoding; a mismatch is a bad_response with a readable reason."""
+    decoder = _DECODERS.get(kind)
+    if decoder is None:
+        decoder = _DECODERS[kind] = msgspec.json.Decoder(kind)
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise RequestError("bad_response", f"unexpected {what}: {exc}") from None
+    except msgspec.DecodeError as exc:
+        start = body[:60].decode("utf-8", "replace")
+        raise RequestError("bad_response", f"malformed JSON in {what} ({exc}): {start!r}") from None
+
+
+def vector_dimension(raw: msgspec.Raw | bytes) -> int:
+    """Length of a JSON array of numbers, counted without building Python floats."""
+    data = bytes(raw).strip()
+    if not data.startswith(b"[") or not data.endswith(b"]"):
+        raise RequestError("bad_response", "an embedding is not a list of numbers")
+    inner = data[1:-1].strip()
+    if not inner:
+        return 0
+    if b"[" in inner:
+        raise RequestError("bad_response", "an embedding is a nested list, expected a flat list of numbers")
+    return inner.count(b",") + 1
+
+
+class VectorCheck:
+    """One vector per input, every vector the same length, the length steady across the run.
+
+    Counted on the raw JSON (commas and brackets), so checking a 64 × 4096 answer costs
+    microseconds, not the milliseconds of building a quarter million floats.
+    """
+
+    def __init__(self) -> None:
+        self.dimension: int | None = None
+
+    def __call__(self, vectors: list[msgspec.Raw], expected: int) -> int:
+        if len(vectors) != expected:
+            raise RequestError("bad_response", f"wrong vector count: sent {expected} inputs, got {len(vectors)} embeddings")
+        if not vectors:
+            return self.dimension or 0
+        dim = vector_dimension(vectors[0])
+        if dim == 0:
+            raise RequestError("bad_response", "empty embedding vectors")
+        if len(vectors) > 1:
+            joined = b"".join(vectors)
+            if joined.count(b"[") != len(vectors) or joined.count(b",") != len(vectors) * (dim - 1):
+                dims = sorted({vector_dimension(v) for v in vectors})
+                raise RequestError("bad_response", f"dimension mismatch within one answer: lengths {dims}")
+        if self.dimension is None:
+            self.dimension = dim
+        elif dim != self.dimension:
+            raise RequestError("bad_response", f"dimension mismatch: got {dim}, earlier answers had {self.dimension}")
+        return dim

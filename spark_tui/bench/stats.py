@@ -1,0 +1,246 @@
+"""Numbers from finished requests: percentiles, per-cell summaries, 1 s buckets, rolling p50/p99."""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections import Counter, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from spark_tui.models.bench import (
+    CellSpec,
+    CellStatus,
+    CellSummary,
+    LatencyStats,
+    MachineReading,
+    MachineStats,
+    RequestRecord,
+)
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0..100) of already sorted values, linear between closest ranks."""
+    if not sorted_values:
+        raise ValueError("percentile of no values")
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentile must be within 0..100, got {q}")
+    position = (len(sorted_values) - 1) * q / 100
+    low = math.floor(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    fraction = position - low
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * fraction
+
+
+def latency_stats(values: Iterable[float]) -> LatencyStats | None:
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return LatencyStats(
+        count=len(ordered),
+        mean=math.fsum(ordered) / len(ordered),
+        p50=percentile(ordered, 50),
+        p90=percentile(ordered, 90),
+        p95=percentile(ordered, 95),
+        p99=percentile(ordered, 99),
+        max=ordered[-1],
+        min=ordered[0],
+    )
+
+
+def machine_stats(readings: Sequence[MachineReading]) -> MachineStats | None:
+    if not readings:
+        return None
+
+    def known(name: str) -> list[float]:
+        return [v for r in readings if (v := getattr(r, name)) is not None]
+
+    def mean(values: list[float]) -> float | None:
+        return math.fsum(values) / len(values) if values else None
+
+    util, power, temp = known("gpu_util_pct"), known("gpu_power_w"), known("gpu_temp_c")
+    available, used, process = known("mem_available_bytes"), known("mem_used_bytes"), known("gpu_process_mem_bytes")
+    return MachineStats(
+        samples=len(readings),
+        gpu_util_mean=mean(util),
+        gpu_util_max=max(util, default=None),
+        gpu_power_mean=mean(power),
+        gpu_power_max=max(power, default=None),
+        gpu_temp_max=max(temp, default=None),
+        mem_available_min=int(min(available)) if available else None,
+        mem_used_max=int(max(used)) if used else None,
+        gpu_process_mem_max=int(max(process)) if process else None,
+    )
+
+
+class CellAccumulator:
+    """A cell's measured requests folded as they finish: counters and two arrays of floats.
+
+    Memory stays near 16 bytes per request (a long cell at thousands of requests per second
+    must not keep every record), and the summary is exact: percentiles over every latency.
+    """
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.ok = 0
+        self.items = 0
+        self.tokens = 0
+        self.tokens_known = True
+        self.tokens_estimated = False
+        self.errors: Counter[str] = Counter()
+        self.first_error: str | None = None
+        self.latencies = array("d")
+        self.server_times = array("d")
+        self.extra_sums: dict[str, list[float]] = {}  # key -> [sum, count]
+        self.extra_labels: dict[str, Counter[str]] = {}
+
+    def add(self, record: RequestRecord) -> None:
+        if record.warmup:
+            return
+        self.requests += 1
+        if not record.ok:
+            self.errors[record.error or "bad_response"] += 1
+            if self.first_error is None and record.message:
+                self.first_error = record.message
+            return
+        self.ok += 1
+        self.items += record.items
+        if record.tokens is None:
+            self.tokens_known = False
+        else:
+            self.tokens += record.tokens
+            self.tokens_estimated = self.tokens_estimated or record.tokens_estimated
+        self.latencies.append(record.latency_s)
+        if record.server_s is not None:
+            self.server_times.append(record.server_s)
+        if record.extra:
+            for key, value in record.extra.items():
+                if isinstance(value, str):
+                    self.extra_labels.setdefault(key, Counter())[value] += 1
+                else:
+                    total = self.extra_sums.setdefault(key, [0.0, 0])
+                    total[0] += value
+                    total[1] += 1
+
+    def summary(
+        self,
+        spec: CellSpec,
+        elapsed_s: float,
+        *,
+        status: CellStatus | None = None,
+        reason: str | None = None,
+        readings: Sequence[MachineReading] = (),
+        max_error_rate: float = 0.05,
+    ) -> CellSummary:
+        """Throughput counts successful requests only; latency percentiles are over successes too
+        (an instant 429 is not a fast answer). Without an explicit `status`, it is judged here."""
+
+        def rate(amount: float) -> float | None:
+            return amount / elapsed_s if elapsed_s > 0 and self.requests else None
+
+        tokens_per_s = rate(self.tokens) if self.ok and self.tokens_known else None
+        summary = CellSummary(
+            spec=spec,
+            status="ok",
+            reason=reason,
+            requests=self.requests,
+            ok=self.ok,
+            errors=dict(sorted(self.errors.items())),
+            first_error=self.first_error,
+            elapsed_s=elapsed_s,
+            requests_per_s=rate(self.ok),
+            items_per_s=rate(self.items),
+            tokens_per_s=tokens_per_s,
+            tokens_estimated=tokens_per_s is not None and self.tokens_estimated,
+            latency=latency_stats(self.latencies),
+            server_time=latency_stats(self.server_times),
+            extra_means={k: total / count for k, (total, count) in sorted(self.extra_sums.items())},
+            extra_counts={k: dict(sorted(c.items())) for k, c in sorted(self.extra_labels.items())},
+            machine=machine_stats(readings),
+        )
+        if status is None:
+            status, judged_reason = judge_cell(summary, max_error_rate)
+            reason = reason or judged_reason
+        return replace(summary, status=status, reason=reason)
+
+
+def summarize_cell(
+    spec: CellSpec,
+    records: Iterable[RequestRecord],
+    elapsed_s: float,
+    *,
+    status: CellStatus | None = None,
+    reason: str | None = None,
+    readings: Sequence[MachineReading] = (),
+    max_error_rate: float = 0.05,
+) -> CellSummary:
+    """Summary of one cell's measured (non-warm-up) requests over `elapsed_s` seconds."""
+    accumulator = CellAccumulator()
+    for record in records:
+        accumulator.add(record)
+    return accumulator.summary(spec, elapsed_s, status=status, reason=reason, readings=readings, max_error_rate=max_error_rate)
+
+
+def judge_cell(summary: CellSummary, max_error_rate: float) -> tuple[CellStatus, str | None]:
+    if summary.requests == 0:
+        return "failed", "no request finished"
+    if summary.ok == 0:
+        return "failed", f"every request failed ({describe_errors(summary.errors)}): {summary.first_error or 'no detail'}"
+    if summary.errors.get("429"):
+        return "degraded", f"the server answered 429 (overloaded) {summary.errors['429']} times"
+    if summary.error_rate > max_error_rate:
+        return "degraded", f"{summary.error_rate:.1%} of requests failed ({describe_errors(summary.errors)})"
+    return "ok", None
+
+
+def describe_errors(errors: dict[str, int]) -> str:
+    names = {"timeout": "timeouts", "connection": "connection errors", "bad_response": "bad responses"}
+    return ", ".join(f"{count}× {names.get(cls, 'HTTP ' + cls)}" for cls, count in sorted(errors.items(), key=lambda kv: -kv[1]))
+
+
+@dataclass
+class SecondBucket:
+    """Requests that finished within one wall-clock second of the run."""
+
+    second: int
+    requests: int = 0
+    items: int = 0
+    tokens: int = 0
+    tokens_known: bool = True
+    errors: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+    def add(self, record: RequestRecord) -> None:
+        if not record.ok:
+            self.errors += 1
+            return
+        self.requests += 1
+        self.items += record.items
+        if record.tokens is None:
+            self.tokens_known = False
+        else:
+            self.tokens += record.tokens
+        self.latencies.append(record.latency_s)
+
+
+class RollingLatency:
+    """Latencies of the last `window_s` seconds, for a live p50/p99 that forgets the past."""
+
+    def __init__(self, window_s: float = 5.0, max_samples: int = 50_000) -> None:
+        self.window_s = window_s
+        self._samples: deque[tuple[float, float]] = deque(maxlen=max_samples)
+
+    def add(self, t: float, latency_s: float) -> None:
+        self._samples.append((t, latency_s))
+
+    def clear(self) -> None:
+        self._samples.clear()
+
+    def percentiles(self, now: float) -> tuple[float | None, float | None]:
+        horizon = now - self.window_s
+        while self._samples and self._samples[0][0] < horizon:
+            self._samples.popleft()
+        if not self._samples:
+            return None, None
+        ordered = sorted(latency for _, latency in self._samples)
+        return percentile(ordered, 50), percentile(ordered, 99)

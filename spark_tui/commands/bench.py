@@ -1,0 +1,342 @@
+"""`spark-tui bench embed|parse …`: run a benchmark headless; `bench runs` / `bench compare A B`: saved runs.
+
+Progress goes to stderr, the final table (or --json) to stdout. Exit 0 when every cell ran,
+1 when the run or a cell failed, 130 after Ctrl-C (what was measured is kept and its path printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from dataclasses import replace
+from typing import Any
+
+import msgspec
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from spark_tui.bench.adapters import ADAPTERS, adapter_class, adapter_names
+from spark_tui.bench.adapters_base import AdapterOptions
+from spark_tui.bench.machine import MachineSampler, meminfo_sampler, sources_sampler
+from spark_tui.bench.plan import GIB, BenchPlan, PlanError, parse_int_list, plan_from_settings
+from spark_tui.bench.report import cell_notes, summary_cells, summary_headers
+from spark_tui.bench.runner import run_benchmark
+from spark_tui.bench.saved_runs import compare_runs, list_runs, load_run, resolve_run
+from spark_tui.config import Config
+from spark_tui.masking import mask_text
+from spark_tui.models.bench import (
+    BenchEvent,
+    CellFinished,
+    CellStarted,
+    Notice,
+    RunResult,
+    RunStarted,
+    Tick,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "bench",
+        help="run an embedding or parse benchmark headless, or list/compare saved runs",
+        description="Benchmark a service: a sweep of batch sizes × concurrency, closed loop; results saved under $XDG_DATA_HOME/spark-tui/runs.",
+    )
+    actions = parser.add_subparsers(dest="bench_action", metavar="ACTION", required=True)
+    for kind, help_text in (("embed", "benchmark an embedding server"), ("parse", "benchmark OmniParser or docling-serve")):
+        sub = actions.add_parser(kind, help=help_text, description=help_text + ". Adapters: " + ", ".join(adapter_names(kind)))  # type: ignore[arg-type]
+        _add_run_arguments(sub, kind)
+        sub.set_defaults(run=run_bench, bench_kind=kind)
+    runs = actions.add_parser("runs", help="list saved runs, newest first")
+    runs.add_argument("--out", metavar="DIR", help="runs directory (default: [bench] results_dir or $XDG_DATA_HOME/spark-tui/runs)")
+    runs.add_argument("--json", action="store_true", help="print JSON")
+    runs.set_defaults(run=run_list)
+    compare = actions.add_parser("compare", help="compare two saved runs cell by cell")
+    compare.add_argument("a", help="run id (or a unique part of it) or run directory")
+    compare.add_argument("b", help="the run to compare against the first")
+    compare.add_argument("--out", metavar="DIR", help="runs directory")
+    compare.add_argument("--json", action="store_true", help="print JSON")
+    compare.set_defaults(run=run_compare)
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
+    names = adapter_names(kind)  # type: ignore[arg-type]
+    parser.add_argument("--url", required=True, help="the server's base URL, e.g. http://127.0.0.1:8080")
+    parser.add_argument("--adapter", required=True, choices=names, metavar="NAME",
+                        help="; ".join(f"{n}: {ADAPTERS[n].description}" for n in names))
+    parser.add_argument("--model", help="model name to request (default: what the server reports)")
+    parser.add_argument("--batch", metavar="LIST", help="batch sizes, e.g. 1,8,32 (items per request)")
+    parser.add_argument("--concurrency", metavar="LIST", help="concurrency levels, e.g. 1,4 (requests in flight)")
+    parser.add_argument("--duration", type=float, metavar="SECONDS", help="seconds per cell (default 20)")
+    parser.add_argument("--requests", type=int, metavar="N", help="requests per cell instead of a duration")
+    parser.add_argument("--warmup", type=int, metavar="N", help="discarded warm-up requests before the sweep (default 2)")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="per-request timeout (default 60)")
+    parser.add_argument("--memory-floor", type=float, metavar="GIB", help="abort when MemAvailable falls below (default 8)")
+    parser.add_argument("--max-error-rate", type=float, metavar="FRACTION", help="stop raising concurrency above this error rate (default 0.05)")
+    parser.add_argument("--path", help="work endpoint path below the URL (Infinity: /embeddings)")
+    parser.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="extra request header (repeatable); secrets are masked in saved results")
+    parser.add_argument("--extra-body", metavar="JSON", help='JSON object merged into each request, e.g. \'{"input_type": "passage"}\' for NIM')
+    parser.add_argument("--out", metavar="DIR", help="runs directory (default: [bench] results_dir or $XDG_DATA_HOME/spark-tui/runs)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    if kind == "embed":
+        parser.add_argument("--words", type=int, metavar="N", help="words per text (default 200)")
+        parser.add_argument("--input-field", metavar="KEY", help="nvembed: JSON key of the texts (default texts)")
+        parser.add_argument("--keep-alive", metavar="DURATION", help="ollama: keep_alive sent with each request (default 30m)")
+    else:
+        parser.add_argument("--payload", metavar="LIST", help="omniparser: 1080p,1440p,4k; docling: pdf,html,docx")
+        parser.add_argument("--pages", type=int, metavar="N", help="docling: pages per document (default 4)")
+        parser.add_argument("--docling-async", choices=("auto", "always", "never"), help="docling: use the async API (auto: documents of 20+ pages)")
+
+
+def build_plan(args: argparse.Namespace, config: Config) -> BenchPlan:
+    """The plan from [bench] settings and flags; PlanError (one line) on bad input."""
+    kind = args.bench_kind
+    try:
+        adapter_class(args.adapter, kind)
+    except ValueError as exc:
+        raise PlanError(str(exc)) from None
+    plan = plan_from_settings(config.bench, kind, args.adapter, args.url)
+    changes: dict[str, Any] = {}
+    if args.batch:
+        changes["batch_sizes"] = parse_int_list(args.batch, "--batch")
+    if args.concurrency:
+        changes["concurrencies"] = parse_int_list(args.concurrency, "--concurrency")
+    if args.duration is not None:
+        changes["duration_s"] = args.duration
+        changes["requests"] = None if args.requests is None else args.requests
+    if args.requests is not None:
+        changes["requests"] = args.requests
+    if args.warmup is not None:
+        changes["warmup_requests"] = args.warmup
+    if args.timeout is not None:
+        changes["timeout_s"] = args.timeout
+    if args.memory_floor is not None:
+        changes["memory_floor_bytes"] = int(args.memory_floor * GIB)
+    if args.max_error_rate is not None:
+        changes["max_error_rate"] = args.max_error_rate
+    if getattr(args, "payload", None):
+        changes["payloads"] = tuple(p.strip().lower() for p in args.payload.split(",") if p.strip())
+    options: dict[str, Any] = {"model": args.model, "path": args.path, "headers": tuple(_parse_header(h) for h in args.header)}
+    if args.extra_body:
+        options["extra_body"] = _parse_extra_body(args.extra_body)
+    for flag, field in (("input_field", "input_field"), ("keep_alive", "keep_alive"), ("docling_async", "docling_async")):
+        if getattr(args, flag, None):
+            options[field] = getattr(args, flag)
+    payload: dict[str, Any] = {}
+    if getattr(args, "words", None) is not None:
+        payload["text_words"] = args.words
+    if getattr(args, "pages", None) is not None:
+        payload["doc_pages"] = args.pages
+    plan = replace(plan, options=AdapterOptions(**options), payload=replace(plan.payload, **payload), **changes)
+    plan.validate()
+    return plan
+
+
+def _parse_header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip() or any(c in name for c in " \t\r\n"):
+        raise PlanError(f"--header {mask_text(text)!r}: expected 'Name: value'")
+    if "\r" in value or "\n" in value:
+        raise PlanError(f"--header {name.strip()}: the value cannot contain line breaks")
+    return name.strip(), value.strip()
+
+
+def _parse_extra_body(text: str) -> dict[str, Any]:
+    try:
+        value = msgspec.json.decode(text)
+    except msgspec.DecodeError as exc:
+        raise PlanError(f"--extra-body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise PlanError("--extra-body must be a JSON object, e.g. '{\"input_type\": \"passage\"}'")
+    return value
+
+
+def machine_sampler(demo: bool) -> tuple[MachineSampler, Any]:
+    """NVML + memory when the sources start; memory alone otherwise. Returns (sampler, closer)."""
+    try:
+        from spark_tui.sources.machine import machine_sources
+
+        sources = machine_sources(demo=demo)
+    except Exception:  # noqa: BLE001 - no GPU library: memory alone still guards the run
+        return meminfo_sampler(), None
+    return sources_sampler(sources.gpu.sample, lambda: sources.system.sample().memory), sources
+
+
+class Progress:
+    """Progress lines on stderr: a line per cell, a live status line on a terminal."""
+
+    def __init__(self, stream: Any, quiet: bool) -> None:
+        self.stream = stream
+        self.quiet = quiet
+        self.live = bool(getattr(stream, "isatty", lambda: False)())
+        self.unit = "items"
+        self._status_shown = False
+
+    def __call__(self, event: BenchEvent) -> None:
+        if self.quiet:
+            return
+        if isinstance(event, RunStarted):
+            server = event.server
+            facts = [f for f in (server.server, f"model {server.model}" if server.model else None,
+                                 f"max batch {server.max_batch}" if server.max_batch else None,
+                                 f"dimension {server.dimension}" if server.dimension else None) if f]
+            self.line(f"{server.adapter} at {server.url}" + (f": {', '.join(facts)}" if facts else ""))
+            if event.run_dir:
+                self.line(f"saving to {event.run_dir}")
+        elif isinstance(event, CellStarted):
+            spec = event.spec
+            length = f"{spec.requests} requests" if spec.requests else f"{spec.duration_s:g} s"
+            self.line(f"cell {spec.index + 1}/{event.total_cells}: {spec.payload}, batch {spec.batch}, concurrency {spec.concurrency} ({length})")
+        elif isinstance(event, Tick) and self.live and event.cell is not None:
+            p50 = f"{event.p50_s * 1000:.0f}" if event.p50_s is not None else "n/a"
+            p99 = f"{event.p99_s * 1000:.0f}" if event.p99_s is not None else "n/a"
+            self.stream.write(
+                f"\r  {event.progress:4.0%}  {event.items_per_s:9.1f} {self.unit}/s  {event.requests_per_s:7.1f} req/s  "
+                f"p50 {p50} ms  p99 {p99} ms  errors {event.cell_errors}   "
+            )
+            self.stream.flush()
+            self._status_shown = True
+        elif isinstance(event, CellFinished) and event.summary.status == "skipped":
+            spec = event.summary.spec
+            self.line(f"cell {spec.index + 1}: {spec.payload}, batch {spec.batch}, concurrency {spec.concurrency} skipped — {event.summary.reason}")
+        elif isinstance(event, CellFinished):
+            s = event.summary
+            rate = f"{s.items_per_s:.1f} {self.unit}/s" if s.items_per_s is not None else "n/a"
+            p50 = f", p50 {s.latency.p50 * 1000:.1f} ms" if s.latency else ""
+            extra = f" — {s.reason}" if s.reason else ""
+            self.line(f"  {s.status}: {rate}{p50}, {s.error_count} errors{extra}")
+        elif isinstance(event, Notice):
+            self.line(f"{event.level}: {event.message}")
+
+    def line(self, text: str) -> None:
+        if self._status_shown:
+            self.stream.write("\r\x1b[K")
+            self._status_shown = False
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def run_bench(args: argparse.Namespace, config: Config) -> int:
+    err = sys.stderr
+    try:
+        plan = build_plan(args, config)
+    except PlanError as exc:
+        print(f"spark-tui bench: {exc}", file=err)
+        return EXIT_USAGE
+    progress = Progress(err, args.quiet)
+    progress.unit = adapter_class(plan.adapter).unit
+    cancel = threading.Event()
+    sampler, sources = machine_sampler(args.demo)
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        cancel.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
+        progress.line("stopping: keeping what was measured (Ctrl-C again to quit at once)")
+
+    previous = signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is threading.main_thread() else None
+    try:
+        result = run_benchmark(plan, progress, cancel, sampler, results_dir=args.out or config.bench.results_dir)
+    except PlanError as exc:
+        print(f"spark-tui bench: {exc}", file=err)
+        return EXIT_USAGE
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        if sources is not None:
+            sources.close()
+    if args.json:
+        sys.stdout.write(msgspec.json.format(msgspec.json.encode(result), indent=2).decode() + "\n")
+    else:
+        print_result(output_console(), result, progress.unit)
+    if result.status == "cancelled":
+        print(f"cancelled: what was measured is saved in {result.run_dir}", file=err)
+        return EXIT_CANCELLED
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+COMPACT = (0, 2, 3, 4, 5, 6, 8, 10, 12)  # columns kept on a narrow terminal
+
+
+def print_result(console: Console, result: RunResult, unit: str) -> None:
+    if result.cells:
+        headers = summary_headers(unit)
+        keep = range(len(headers)) if console.width >= 150 else COMPACT
+        table = Table(title=f"{result.run_id} ({result.status})", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        for i in keep:
+            table.add_column(headers[i], justify="left" if i in (1, 4) else "right", no_wrap=True)
+        for summary in result.cells:
+            row = summary_cells(summary)
+            table.add_row(*(row[i] for i in keep))
+        console.print(table)
+        for note in cell_notes(result.cells):
+            console.print(note, soft_wrap=True)
+        if any(s.tokens_estimated for s in result.cells if s.tokens_per_s is not None):
+            console.print("~ tokens estimated (the server does not report them)")
+    if result.reason:
+        console.print(f"{result.status}: {result.reason}", soft_wrap=True)
+    if result.run_dir:
+        console.print(f"results: {result.run_dir}", soft_wrap=True)
+
+
+def output_console() -> Console:
+    """stdout; piped output gets wide lines instead of squeezed columns."""
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=200)
+
+
+def run_list(args: argparse.Namespace, config: Config) -> int:
+    runs = list_runs(args.out or config.bench.results_dir)
+    if args.json:
+        rows = [{"run_id": r.run_id, "directory": str(r.directory), "status": r.status, "kind": r.kind, "adapter": r.adapter,
+                 "url": r.url, "model": r.server.model if r.server else None, "started_at": r.started_at,
+                 "cells": len(r.cells), "best_items_per_s": r.best_items_per_s, "problem": r.problem} for r in runs]
+        sys.stdout.write(msgspec.json.format(msgspec.json.encode(rows), indent=2).decode() + "\n")
+        return EXIT_OK
+    console = output_console()
+    if not runs:
+        console.print("no saved runs yet: `spark-tui bench embed --url … --adapter …` makes one")
+        return EXIT_OK
+    table = Table(title_justify="left")
+    for header in ("run", "started", "status", "adapter", "model", "cells", "best items/s"):
+        table.add_column(header, no_wrap=True)
+    for r in runs:
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started_at)) if r.started_at else "n/a"
+        best = f"{r.best_items_per_s:,.1f}" if r.best_items_per_s is not None else "n/a"
+        table.add_row(r.run_id, started, r.status, r.adapter or "n/a", (r.server.model if r.server else None) or "n/a", str(len(r.cells)), best)
+    console.print(table)
+    return EXIT_OK
+
+
+def run_compare(args: argparse.Namespace, config: Config) -> int:
+    base = args.out or config.bench.results_dir
+    try:
+        a, b = (load_run(resolve_run(name, base)) for name in (args.a, args.b))
+    except ValueError as exc:
+        print(f"spark-tui bench compare: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    rows = compare_runs(a, b)
+    if args.json:
+        sys.stdout.write(msgspec.json.format(msgspec.json.encode({"a": a.run_id, "b": b.run_id, "cells": rows}), indent=2).decode() + "\n")
+        return EXIT_OK
+    console = output_console()
+    table = Table(title=f"A = {a.run_id}   B = {b.run_id}", title_justify="left")
+    for header in ("payload", "batch", "conc", "A items/s", "B items/s", "B/A", "A p99 ms", "B p99 ms"):
+        table.add_column(header, justify="right", no_wrap=True)
+
+    def rate(s: Any) -> str:
+        return f"{s.items_per_s:,.1f}" if s is not None and s.items_per_s is not None else "n/a"
+
+    def p99(s: Any) -> str:
+        return f"{s.latency.p99 * 1000:.1f}" if s is not None and s.latency is not None else "n/a"
+
+    for row in rows:
+        ratio = f"{row.items_per_s_ratio:.2f}×" if row.items_per_s_ratio is not None else "n/a"
+        table.add_row(row.payload, str(row.batch), str(row.concurrency), rate(row.a), rate(row.b), ratio, p99(row.a), p99(row.b))
+    console.print(table)
+    return EXIT_OK

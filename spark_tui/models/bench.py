@@ -1,0 +1,233 @@
+"""Benchmark runs: what was asked (cells), what each request did, per-second ticks, per-cell summaries.
+
+Everything here is a frozen dataclass that msgspec can encode; a figure the server or the machine
+does not report is None, never 0. Times are seconds; `t`/`elapsed_s` count from the run's start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+BenchKind = Literal["embed", "parse"]
+
+ErrorClass = Literal["400", "413", "422", "429", "4xx", "5xx", "timeout", "connection", "bad_response"]
+"""How a request failed. 413 and 422 on a batch mean "batch too large"; bad_response covers
+malformed JSON, a wrong vector count and a dimension mismatch."""
+
+ERROR_CLASSES: tuple[ErrorClass, ...] = ("400", "413", "422", "429", "4xx", "5xx", "timeout", "connection", "bad_response")
+
+CellStatus = Literal["ok", "degraded", "failed", "skipped", "cancelled"]
+"""ok: measured without notable errors; degraded: measured, but 429s or an error rate over the limit;
+failed: no request succeeded; skipped: not run (a guard or a server limit said so); cancelled: cut short."""
+
+RunStatus = Literal["running", "completed", "failed", "cancelled", "aborted", "interrupted"]
+"""interrupted is only ever read back: the process died while run.json still said running."""
+
+
+@dataclass(frozen=True)
+class MachineReading:
+    """The machine beside the run, sampled each second. GB10: memory comes from /proc/meminfo."""
+
+    taken_at: float  # wall-clock seconds
+    gpu_util_pct: float | None = None
+    gpu_power_w: float | None = None
+    gpu_temp_c: float | None = None
+    mem_available_bytes: int | None = None
+    mem_used_bytes: int | None = None
+    gpu_process_mem_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What pre-flight learnt about the server, recorded with the run."""
+
+    adapter: str
+    url: str
+    reachable: bool
+    health: str | None = None  # e.g. "ok", "503 Service Unavailable"
+    server: str | None = None  # product and version when the API says, e.g. "TEI 1.8.0"
+    model: str | None = None
+    max_batch: int | None = None  # items per request the server accepts
+    max_batch_tokens: int | None = None
+    max_concurrency: int | None = None
+    dimension: int | None = None  # embedding length seen in the warm-up
+    warmup_s: tuple[float, ...] = ()  # latency of each discarded warm-up request
+    notes: tuple[str, ...] = ()  # things the user should know, one line each
+    problem: str | None = None  # why the run cannot go on; None when it can
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """One point of the sweep: a payload variant at a batch size and a concurrency."""
+
+    index: int
+    payload: str  # e.g. "text", "1080p", "pdf"
+    batch: int
+    concurrency: int
+    duration_s: float | None  # the cell ends after this long, or
+    requests: int | None  # after this many measured requests
+
+    @property
+    def label(self) -> str:
+        return f"{self.payload} b={self.batch} c={self.concurrency}"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One finished request, as written to requests.jsonl."""
+
+    cell: int
+    t: float  # completion time, seconds since the run started
+    latency_s: float
+    ok: bool
+    items: int  # items the request carried (texts, frames, pages)
+    status: int | None = None  # HTTP status; None when no answer came
+    error: ErrorClass | None = None
+    message: str | None = None
+    tokens: int | None = None
+    tokens_estimated: bool = False
+    server_s: float | None = None  # the server's own processing time, where the API reports it
+    extra: dict[str, float | int | str] | None = None  # adapter-specific figures (queue_s, elements, pages…)
+    warmup: bool = False
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    count: int
+    mean: float
+    p50: float
+    p90: float
+    p95: float
+    p99: float
+    max: float
+    min: float
+
+
+@dataclass(frozen=True)
+class MachineStats:
+    """The machine readings taken while a cell ran."""
+
+    samples: int
+    gpu_util_mean: float | None = None
+    gpu_util_max: float | None = None
+    gpu_power_mean: float | None = None
+    gpu_power_max: float | None = None
+    gpu_temp_max: float | None = None
+    mem_available_min: int | None = None
+    mem_used_max: int | None = None
+    gpu_process_mem_max: int | None = None
+
+
+@dataclass(frozen=True)
+class CellSummary:
+    spec: CellSpec
+    status: CellStatus
+    reason: str | None = None  # why skipped/failed/degraded, in words
+    requests: int = 0  # measured requests finished (ok + errors)
+    ok: int = 0
+    errors: dict[str, int] = field(default_factory=dict)  # error class -> count
+    first_error: str | None = None  # the first error message, to show the user
+    elapsed_s: float = 0.0
+    requests_per_s: float | None = None
+    items_per_s: float | None = None
+    tokens_per_s: float | None = None
+    tokens_estimated: bool = False
+    latency: LatencyStats | None = None  # successful requests only
+    server_time: LatencyStats | None = None  # server-reported processing time
+    extra_means: dict[str, float] = field(default_factory=dict)
+    extra_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    machine: MachineStats | None = None
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+    @property
+    def error_rate(self) -> float:
+        return self.error_count / self.requests if self.requests else 0.0
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    run_dir: str | None  # None when results could not be saved
+    status: RunStatus
+    reason: str | None
+    server: ServerInfo | None
+    cells: tuple[CellSummary, ...]
+    started_at: float  # wall clock
+    finished_at: float | None
+
+    @property
+    def failed(self) -> bool:
+        return self.status != "completed" or any(c.status == "failed" for c in self.cells)
+
+
+# --- events, in the order a run produces them -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    run_id: str
+    run_dir: str | None
+    server: ServerInfo
+    cells: tuple[CellSpec, ...]
+
+
+@dataclass(frozen=True)
+class CellStarted:
+    spec: CellSpec
+    total_cells: int
+
+
+@dataclass(frozen=True)
+class RequestsFinished:
+    """Requests that finished since the last such event (a few per second at most)."""
+
+    cell: int
+    records: tuple[RequestRecord, ...]
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Once a second: the second that just closed, rolling latency, progress, the machine.
+
+    Ticks are self-contained: a UI may drop all but the newest.
+    """
+
+    t: float  # seconds since the run started
+    cell: int | None
+    cell_elapsed_s: float
+    progress: float  # 0..1 through the current cell
+    run_progress: float  # 0..1 through the whole run
+    requests_per_s: float
+    items_per_s: float
+    tokens_per_s: float | None
+    errors: int  # errors in the closed second
+    cell_errors: int  # errors in the cell so far
+    cell_requests: int
+    p50_s: float | None  # rolling, over the last few seconds
+    p99_s: float | None
+    machine: MachineReading | None
+
+
+@dataclass(frozen=True)
+class CellFinished:
+    summary: CellSummary
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should see now (a guard tripped, a warm-up failed…)."""
+
+    level: Literal["info", "warning", "error"]
+    message: str
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    result: RunResult
+
+
+BenchEvent = RunStarted | CellStarted | RequestsFinished | Tick | CellFinished | Notice | RunFinished
