@@ -88,11 +88,14 @@ def one_run(command: list[str], size: tuple[int, int], seconds: float) -> dict[s
             raise RuntimeError(f"no full frame within the time limit; saw: {screen[-400:]!r}")
         wall = time.perf_counter() - cpu_start[0]
         cpu = (cpu_seconds(proc.pid) - cpu_start[1]) / wall * 100
-        latencies = []
+        per_key: dict[bytes, list[float]] = {}
         for _ in range(5):
             for key, expect in KEY_CHECKS:
-                latencies.append(key_latency(master, key, expect))
+                per_key.setdefault(key + b" " + expect, []).append(key_latency(master, key, expect))
                 time.sleep(0.3)
+        latencies = [x for values in per_key.values() for x in values]
+        for name, values in per_key.items():
+            print(f"  key {name.decode(errors='replace')!r}: median {statistics.median(values) * 1000:.0f} ms, max {max(values) * 1000:.0f} ms")
         rss = peak_rss_mb(proc.pid)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
