@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "spark_tui.commands.profiles",
     "spark_tui.commands.bench",
 )
+OPTIONS_WITH_VALUES = {"--config", "--interval"}
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -36,7 +37,22 @@ def positive_float(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def names_a_command(argv: Sequence[str]) -> bool:
+    """Whether argv goes beyond the dashboard's own options (a subcommand, a typo, or help)."""
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token in OPTIONS_WITH_VALUES:
+            skip = True
+        elif token in ("-h", "--help") or not token.startswith("-"):
+            return True
+    return False
+
+
+def build_parser(with_commands: bool = True) -> argparse.ArgumentParser:
+    """The parser; `with_commands=False` skips importing the headless commands (and their
+    Docker/HTTP libraries), which the dashboard's start-up does not need."""
     parser = argparse.ArgumentParser(
         prog="spark-tui",
         description="Terminal dashboard for the NVIDIA DGX Spark: GPU, unified memory, CPU, containers, services.",
@@ -46,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="simulate a DGX Spark (GB10) instead of reading this machine's GPU")
     parser.add_argument("--interval", type=positive_float, metavar="SECONDS", help="seconds between samples (default 1)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if with_commands else ():
         importlib.import_module(name).register(subparsers)
     return parser
 
@@ -62,7 +78,8 @@ def load_settings(args: argparse.Namespace) -> Config:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(with_commands=names_a_command(argv))
     args = parser.parse_args(argv)
     try:
         config = load_settings(args)

@@ -68,3 +68,12 @@ def test_snapshot_table_on_this_machine_explains_the_missing_gpu(tmp_path):
 def test_help_and_version(flag):
     proc = spark_tui(flag)
     assert proc.returncode == 0 and "spark-tui" in proc.stdout
+
+
+def test_dashboard_start_does_not_import_the_headless_commands():
+    from spark_tui.cli import names_a_command
+
+    assert not names_a_command(["--demo", "--interval", "2", "--config", "x.toml"])
+    assert names_a_command(["--demo", "snapshot"])
+    assert names_a_command(["--help"])
+    assert names_a_command(["snapshto"])  # a typo still gets argparse's "invalid choice"
