@@ -11,8 +11,12 @@ The server (bench/loopback_server.py) takes a + b·n ms for a request of n texts
 4. AIPerf (PyPI `aiperf`), when installed in a separate venv (--aiperf PATH/TO/aiperf), against
    the same server, side by side.
 
-Every figure is the median of --repeats runs. The CPU is shared: figures taken on a busy machine
-are rough; re-measure on a quiet one.
+Every figure is the median of --repeats runs. For checks 2 and 3, on a machine with two or more
+CPUs, the server is pinned to one CPU and this process (runner and yardstick alike) to the others
+(--no-pin to let the scheduler decide for both): on a small machine client and server otherwise
+take CPU from each other, and the client that costs more per request slows the very server it
+measures. Check 1 never pins: it needs the server at full speed to match the formula. The CPU
+may be shared with other work: figures taken on a busy machine are rough; re-measure on a quiet one.
 
     python bench/accuracy.py                # default grid, ~6 minutes
     python bench/accuracy.py --quick        # smaller grid, one repeat
@@ -24,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -46,6 +51,22 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 
 
+ALL_CPUS = frozenset(os.sched_getaffinity(0))
+PIN: tuple[set[int], set[int]] | None = None  # (server CPUs, client CPUs) while pinning
+
+
+def pin_cpus(enabled: bool) -> None:
+    """From now on: servers on the first CPU we may use, this process on the others (or no pinning)."""
+    global PIN
+    cpus = sorted(ALL_CPUS)
+    if not enabled or len(cpus) < 2:
+        PIN = None
+        os.sched_setaffinity(0, ALL_CPUS)
+        return
+    PIN = ({cpus[0]}, set(cpus[1:]))
+    os.sched_setaffinity(0, PIN[1])
+
+
 @dataclass
 class Server:
     a_ms: float
@@ -64,6 +85,8 @@ class Server:
         if not line.startswith("PORT "):
             raise RuntimeError(f"the loopback server did not start: {line!r}")
         self.port = int(line.split()[1])
+        if PIN is not None:
+            os.sched_setaffinity(self.process.pid, PIN[0])
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -186,7 +209,10 @@ def main() -> None:
     parser.add_argument("--duration", type=float, help="seconds per cell; default 3, --quick 2")
     parser.add_argument("--words", type=int, default=64, help="words per text (default 64)")
     parser.add_argument("--aiperf", help="path to an `aiperf` executable in its own venv (default: /tmp/aiperf-venv/bin/aiperf when present)")
+    parser.add_argument("--only", default="analytic,yardstick,overhead,aiperf", help="checks to run (default all): analytic,yardstick,overhead,aiperf")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin the server and the client to separate CPUs")
     args = parser.parse_args()
+    pin = not args.no_pin and len(ALL_CPUS) >= 2
     repeats = args.repeats or (1 if args.quick else 3)
     duration = args.duration or (2.0 if args.quick else 3.0)
     if args.full:
@@ -197,13 +223,14 @@ def main() -> None:
         concurrencies, batches = [1, 4, 16, 64], [1, 8, 64]
     aiperf = args.aiperf or ("/tmp/aiperf-venv/bin/aiperf" if Path("/tmp/aiperf-venv/bin/aiperf").exists() else None)
     results = tempfile.mkdtemp(prefix="spark-tui-accuracy-")
-    report: dict[str, object] = {"repeats": repeats, "duration_s": duration, "words": args.words}
+    report: dict[str, object] = {"repeats": repeats, "duration_s": duration, "words": args.words, "pinned_checks_2_3": pin}
     failures: list[str] = []
     try:
+        checks = set(args.only.split(","))
         # 1. analytic: runner concurrency 2c keeps the server busy
         print(f"1. analytic throughput (runner concurrency = 2c; median of {repeats})", flush=True)
         analytic = []
-        for a, b, c in ((20.0, 0.5, 4), (5.0, 0.1, 8)):
+        for a, b, c in ((20.0, 0.5, 4), (5.0, 0.1, 8)) if "analytic" in checks else ():
             with Server(a, b, c) as server:
                 for batch in (1, 8, 64):
                     samples = [measure_runner(server.url, batch, 2 * c, duration, args.words, results) for _ in range(repeats)]
@@ -218,7 +245,12 @@ def main() -> None:
         report["analytic"] = analytic
 
         # 2. yardstick grid against a fast server (the harder case for the runner)
+        pin_cpus(pin)
+        if PIN:
+            print(f"   (server on CPU {sorted(PIN[0])}, runner and yardstick on CPU {sorted(PIN[1])})", flush=True)
         with Server(2.0, 0.05, 8) as server:
+            if "yardstick" not in checks:
+                batches = []
             print(f"2. runner vs yardstick, {server.label()} (median of {repeats})", flush=True)
             rows = grid(server, batches, concurrencies, duration, repeats, args.words, results)
         report["yardstick"] = [
@@ -233,7 +265,7 @@ def main() -> None:
         overhead = []
         with Server(0.0, 0.0, 0) as server:
             bodies = bodies_for(server.url, 1, args.words)
-            for concurrency in (1, 8, 64):
+            for concurrency in (1, 8, 64) if "overhead" in checks else ():
                 runner = [measure_runner(server.url, 1, concurrency, duration, args.words, results) for _ in range(repeats)]
                 yard = [measure_yardstick(server.port, 1, concurrency, duration, bodies) for _ in range(repeats)]
                 cpu_per_request = statistics.median(s.cpu_s / max(1, s.requests) for s in runner)
@@ -244,8 +276,11 @@ def main() -> None:
                                  "runner_cpu_per_request_s": cpu_per_request, "yardstick_requests_per_s": Row.median(yard, "requests_per_s")})
         report["overhead"] = overhead
 
-        # 4. AIPerf beside the runner
-        if aiperf and shutil.which(aiperf):
+        # 4. AIPerf beside the runner (its own worker processes: nothing pinned)
+        pin_cpus(False)
+        if "aiperf" not in checks:
+            pass
+        elif aiperf and shutil.which(aiperf):
             print("4. AIPerf beside the runner (same server, same cells; AIPerf's synthetic prompts differ in length)", flush=True)
             tokenizer = Path(tempfile.mkdtemp(prefix="aiperf-tokenizer-"))
             make_aiperf_tokenizer(aiperf, tokenizer)

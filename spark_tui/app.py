@@ -7,14 +7,25 @@ from functools import partial
 from textual import on
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.theme import BUILTIN_THEMES
 from textual.worker import Worker, WorkerState
 
 from spark_tui.palette import SparkCommands
+from spark_tui.container_messages import ContainersChanged, ContainersEvent
+from spark_tui.containers_controller import ContainersController
+from spark_tui.containers_palette import ContainersCommands
+from spark_tui.screens.containers import ContainersScreen
+from spark_tui.sources.container_backend import ContainerBackend, container_backend
+from spark_tui.live_bench import BenchCommands, BenchController, BenchEventArrived
 from spark_tui.config import Config
 from spark_tui.machine_state import MachineState
 from spark_tui.messages import GpuSampled, SourceFailed, SystemSampled
 from spark_tui.paths import styles_dir
+from spark_tui.probe_messages import ProbesReported
+from spark_tui.probes_controller import ProbeRunner, ProbesController
+from spark_tui.probes_palette import ServicesCommands
+from spark_tui.screens.services import ServicesScreen
 from spark_tui.polling import Poller
 from spark_tui.screens.dashboard import DashboardScreen
 from spark_tui.screens.help import HelpScreen
@@ -31,28 +42,55 @@ def validate_theme(name: str) -> str | None:
     return f"unknown theme {name!r} (dashboard.theme); choose one of: {', '.join(sorted(BUILTIN_THEMES))}"
 
 
+def bench_screen() -> Screen:
+    from spark_tui.screens.bench import BenchScreen  # the benchmark machinery loads on first use
+
+    return BenchScreen()
+
+
+def history_screen() -> Screen:
+    from spark_tui.screens.history import HistoryScreen
+
+    return HistoryScreen()
+
+
 class SparkApp(App[int]):
     CSS_PATH = str(styles_dir() / "app.tcss")
     TITLE = "spark-tui"
-    MODES = {"dashboard": DashboardScreen}
+    MODES = {"dashboard": DashboardScreen, "containers": ContainersScreen, "services": ServicesScreen, "bench": bench_screen, "history": history_screen}
     DEFAULT_MODE = "dashboard"
-    COMMANDS = App.COMMANDS | {SparkCommands}
+    COMMANDS = App.COMMANDS | {SparkCommands, ContainersCommands, ServicesCommands, BenchCommands}
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("p", "toggle_pause", "Pause", id="pause"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("d", "switch_mode('dashboard')", "Dashboard", id="dashboard"),
+        Binding("c", "switch_mode('containers')", "Containers", id="containers"),
+        Binding("s", "switch_mode('services')", "Services", id="services"),
+        Binding("b", "bench", "Benchmark", id="bench"),
+        Binding("h", "switch_mode('history')", "Runs", id="history"),
     ]
 
-    def __init__(self, config: Config, sources: MachineSources, *, start_polling: bool = True) -> None:
+    def __init__(
+        self,
+        config: Config,
+        sources: MachineSources,
+        *,
+        start_polling: bool = True,
+        containers: ContainerBackend | None = None,
+        probes: ProbeRunner | None = None,
+    ) -> None:
         super().__init__()
         self.config = config
         self.sources = sources
         self.start_polling = start_polling
         settings = config.dashboard
         self.machine = MachineState(span=settings.history_seconds, interval=settings.interval)
+        self.containers = ContainersController(self, config, containers or container_backend(config.docker, demo=sources.demo))
+        self.probes = ProbesController(self, config, probes, demo=sources.demo)  # ConfigError: two probes share a name
+        self.bench = BenchController(self, config)
         self.pollers: dict[str, Poller] = {
-            "gpu": self._poller("gpu", sources.gpu.sample, GpuSampled),
+            "gpu": self._poller("gpu", lambda: self.containers.name_gpu_processes(sources.gpu.sample()), GpuSampled),
             "system": self._poller("system", sources.system.sample, SystemSampled),
         }
         self._failing: set[str] = set()
@@ -77,8 +115,13 @@ class SparkApp(App[int]):
         if self.start_polling:
             for name, poller in self.pollers.items():
                 self.run_worker(poller.run(), name=f"poll-{name}", group="pollers", exit_on_error=False)
+            self.containers.start()
+            self.probes.start()
 
     def on_unmount(self) -> None:
+        self.bench.stop()  # a run under way is cancelled; what it measured is saved
+        self.containers.stop()
+        self.probes.stop()
         self.sources.close()
 
     # -- samples arrive ------------------------------------------------------------------------
@@ -88,6 +131,27 @@ class SparkApp(App[int]):
         self.machine.record_gpu(message.report)
         self._recovered("gpu")
         self._schedule_redraw("gpu")
+        for part in self.containers.record_gpu(message.report):
+            self._schedule_redraw(part)
+
+    @on(ContainersEvent)
+    def _containers_event(self, message: ContainersEvent) -> None:
+        for part in self.containers.handle(message):
+            self._schedule_redraw(part)
+
+    @on(ContainersChanged)
+    def _replan_probes(self, message: ContainersChanged) -> None:
+        self.probes.containers_changed(message.listing.containers)
+
+    @on(ProbesReported)
+    def _probes_reported(self, message: ProbesReported) -> None:
+        for part in self.probes.handle(message):
+            self._schedule_redraw(part)
+
+    @on(BenchEventArrived)
+    def _bench_event(self, message: BenchEventArrived) -> None:
+        for part in self.bench.handle(message):
+            self._schedule_redraw(part)
 
     @on(SystemSampled)
     def _system_sampled(self, message: SystemSampled) -> None:
@@ -104,8 +168,12 @@ class SparkApp(App[int]):
 
     def _redraw(self) -> None:
         pending, self._redraw_pending = self._redraw_pending, set()
-        if self.screen_stack and isinstance(self.screen, DashboardScreen):
+        if self.screen_stack and isinstance(self.screen, DashboardScreen) and pending & {"gpu", "system"}:
             self.screen.show_machine(self.machine, gpu="gpu" in pending, system="system" in pending)
+        if self.screen_stack:
+            self.containers.draw(self.screen, pending)
+            self.probes.draw(self.screen, pending)
+            self.bench.draw(self.screen, pending)
 
     @on(SourceFailed)
     def _source_failed(self, message: SourceFailed) -> None:
@@ -142,6 +210,40 @@ class SparkApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    def open_bench(self, preset: str, url: str, *, name: str | None = None) -> None:
+        """The benchmark screen with a service's defaults in its form (`preset` as in
+        spark_tui.bench.plan.SERVICE_ADAPTERS: vllm, tei, ollama, nim, infinity, nv-embed,
+        omniparser, docling). While a run is under way, the screen shows that run instead."""
+        from spark_tui.bench_targets import BenchTarget
+        from spark_tui.screens.bench import BenchScreen
+
+        if not self.bench.running:
+            self.bench.prepare(BenchTarget(name or url, preset, url))
+        if isinstance(self.screen, BenchScreen):
+            self.screen.sync_view()
+        else:
+            self.switch_mode("bench")
+
+    def action_bench(self) -> None:
+        """`b`: the benchmark screen; on a screen with a selected service (Services), that
+        service's defaults in its form."""
+        from spark_tui.bench.plan import SERVICE_ADAPTERS
+
+        selected = getattr(self.screen, "selected", None)
+        spec = getattr(selected() if callable(selected) else None, "spec", None)
+        if isinstance(getattr(spec, "kind", None), str) and spec.kind in SERVICE_ADAPTERS:
+            self.open_bench(spec.kind, spec.url, name=spec.name)
+        else:
+            self.switch_mode("bench")
+
+    def action_bench_service(self, name: str) -> None:
+        """Benchmark the service (probe) called `name`."""
+        target = next((t for t in self.bench.targets() if t.name == name), None)
+        if target is None:
+            self.notify(f"no benchmark for {name!r}: only embedding and parse services can be benchmarked", severity="warning")
+            return
+        self.open_bench(target.preset, target.url, name=target.name)
+
     def set_interval_seconds(self, seconds: float) -> None:
         for poller in self.pollers.values():
             poller.interval = seconds
@@ -158,6 +260,19 @@ class SparkApp(App[int]):
             bar.problem = ", ".join(f"{SOURCE_LABELS.get(s, s)} failing" for s in sorted(self._failing))
 
 
-def make_app(config: Config | None = None, *, demo: bool = False, sources: MachineSources | None = None, start_polling: bool = True) -> SparkApp:
-    """The one factory used by the CLI and the tests."""
-    return SparkApp(config or Config(), sources or machine_sources(demo=demo), start_polling=start_polling)
+def make_app(
+    config: Config | None = None,
+    *,
+    demo: bool = False,
+    sources: MachineSources | None = None,
+    start_polling: bool = True,
+    containers: ContainerBackend | None = None,
+    probes: ProbeRunner | None = None,
+) -> SparkApp:
+    """The one factory used by the CLI and the tests. `containers` defaults to the demo fleet
+    with demo sources, else the Docker engine of config.docker; `probes` to the demo services
+    with demo sources, else a ProbeEngine with the configured and discovered probes.
+    ConfigError when two [[probes]] share a name."""
+    return SparkApp(
+        config or Config(), sources or machine_sources(demo=demo), start_polling=start_polling, containers=containers, probes=probes
+    )

@@ -101,6 +101,10 @@ def run_dashboard(args: argparse.Namespace, config: Config) -> int:
     if problem:
         print(f"spark-tui: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    app = make_app(config, demo=args.demo)
+    try:
+        app = make_app(config, demo=args.demo)
+    except ConfigError as exc:  # found while building the app, e.g. two [[probes]] with one name
+        print(f"spark-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     app.run()
     return app.return_code or EXIT_OK

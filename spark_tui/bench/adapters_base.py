@@ -36,8 +36,9 @@ class Job:
     meta: Any = None  # adapter-specific (e.g. the documents' page counts)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
+    """A checked answer (a Struct: one per request, and cheap to build)."""
+
     items: int
     tokens: int | None = None
     tokens_estimated: bool = False

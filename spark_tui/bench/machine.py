@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from spark_tui.models.bench import MachineReading
 from spark_tui.models.machine import GpuReport, MemInfo
@@ -65,3 +66,15 @@ def sources_sampler(gpu: Callable[[], GpuReport], memory: Callable[[], MemInfo |
         )
 
     return sample
+
+
+def machine_sampler(demo: bool = False) -> tuple[MachineSampler, Any]:
+    """NVML + memory when the machine's sources start (the simulated Spark with `demo`); memory
+    alone otherwise. Returns (sampler, sources to close when the run is over, or None)."""
+    try:
+        from spark_tui.sources.machine import machine_sources
+
+        sources = machine_sources(demo=demo)
+    except Exception:  # noqa: BLE001 - no GPU library: memory alone still guards the run
+        return meminfo_sampler(), None
+    return sources_sampler(sources.gpu.sample, lambda: sources.system.sample().memory), sources

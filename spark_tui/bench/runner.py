@@ -432,13 +432,15 @@ class _Run:
             p99_s=p99,
             machine=self.reading,
         )
-        self.emit(tick)
         bucket_p50 = bucket_p99 = None
         if bucket.latencies:
             ordered = sorted(bucket.latencies)
             bucket_p50, bucket_p99 = percentile(ordered, 50), percentile(ordered, 99)
-        self.store.add_second(t, spec, bucket.requests, bucket.items, tokens, bucket.errors, bucket_p50, bucket_p99, self.reading)
-        self.store.flush()
+        try:
+            self.store.add_second(t, spec, bucket.requests, bucket.items, tokens, bucket.errors, bucket_p50, bucket_p99, self.reading)
+            self.store.flush()
+        finally:
+            self.emit(tick)  # after the flush: what a listener is told about is on disk
 
     def _sample(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start a machine reading in a thread unless one is still running (a slow sampler skips a beat)."""

@@ -6,6 +6,7 @@ run; the problem is reported in `problem` instead.
 
 from __future__ import annotations
 
+import csv
 import os
 import socket
 from collections.abc import Iterator
@@ -17,9 +18,10 @@ import msgspec
 
 from spark_tui.bench.results import runs_dir
 from spark_tui.bench.stats import summarize_cell
-from spark_tui.models.bench import CellSpec, CellSummary, RequestRecord, RunStatus, ServerInfo
+from spark_tui.models.bench import CellSpec, CellSummary, RequestRecord, RunStatus, SecondPoint, ServerInfo
 
 MAX_LISTED = 500
+MAX_SECONDS = 86_400
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,32 @@ def iter_records(directory: str | os.PathLike[str]) -> Iterator[RequestRecord]:
                 yield decoder.decode(line)
             except (msgspec.DecodeError, msgspec.ValidationError):
                 continue
+
+
+def read_throughput(directory: str | os.PathLike[str]) -> list[SecondPoint]:
+    """Items per second through the run, from timeseries.csv (one row per second); rows that
+    cannot be read (a torn last line) are skipped."""
+    points: list[SecondPoint] = []
+    previous = 0.0
+    try:
+        handle = open(Path(directory) / "timeseries.csv", newline="", encoding="utf-8")
+    except OSError:
+        return points
+    with handle:
+        for row in csv.DictReader(handle):
+            try:
+                t = float(row["t_s"])
+                items = float(row["items"] or 0)
+                errors = int(row["errors"] or 0)
+                cell = int(row["cell"]) if row.get("cell") else None
+            except (KeyError, TypeError, ValueError):
+                continue
+            span = t - previous if t > previous else 1.0
+            previous = t
+            points.append(SecondPoint(t, items / span, cell, errors))
+            if len(points) >= MAX_SECONDS:
+                break
+    return points
 
 
 def _recompute_missing(path: Path, cells: tuple[CellSpec, ...], summaries: list[CellSummary], problems: list[str]) -> list[CellSummary]:

@@ -1,6 +1,7 @@
 """`spark-tui bench embed|parse …`: run a benchmark headless; `bench runs` / `bench compare A B`: saved runs.
 
-Progress goes to stderr, the final table (or --json) to stdout. Exit 0 when every cell ran,
+Progress goes to stderr, the final table (or --json, or with --events the run's events as JSON
+lines as they happen) to stdout. Exit 0 when every cell ran,
 1 when the run or a cell failed, 130 after Ctrl-C (what was measured is kept and its path printed).
 """
 
@@ -21,10 +22,11 @@ from rich.table import Table
 
 from spark_tui.bench.adapters import ADAPTERS, adapter_class, adapter_names
 from spark_tui.bench.adapters_base import AdapterOptions
-from spark_tui.bench.machine import MachineSampler, meminfo_sampler, sources_sampler
+from spark_tui.bench.machine import machine_sampler
 from spark_tui.bench.plan import GIB, BenchPlan, PlanError, parse_int_list, plan_from_settings
 from spark_tui.bench.report import cell_notes, summary_cells, summary_headers
 from spark_tui.bench.runner import run_benchmark
+from spark_tui.bench.stream import EventWriter
 from spark_tui.bench.saved_runs import compare_runs, list_runs, load_run, resolve_run
 from spark_tui.config import Config
 from spark_tui.masking import mask_text
@@ -84,6 +86,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
     parser.add_argument("--out", metavar="DIR", help="runs directory (default: [bench] results_dir or $XDG_DATA_HOME/spark-tui/runs)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("--events", action="store_true",
+                        help="stream the run's events on stdout, one JSON object per line ({\"type\": …, \"event\": …}), instead of the table")
     if kind == "embed":
         parser.add_argument("--words", type=int, metavar="N", help="words per text (default 200)")
         parser.add_argument("--input-field", metavar="KEY", help="nvembed: JSON key of the texts (default texts)")
@@ -157,17 +161,6 @@ def _parse_extra_body(text: str) -> dict[str, Any]:
     return value
 
 
-def machine_sampler(demo: bool) -> tuple[MachineSampler, Any]:
-    """NVML + memory when the sources start; memory alone otherwise. Returns (sampler, closer)."""
-    try:
-        from spark_tui.sources.machine import machine_sources
-
-        sources = machine_sources(demo=demo)
-    except Exception:  # noqa: BLE001 - no GPU library: memory alone still guards the run
-        return meminfo_sampler(), None
-    return sources_sampler(sources.gpu.sample, lambda: sources.system.sample().memory), sources
-
-
 class Progress:
     """Progress lines on stderr: a line per cell, a live status line on a terminal."""
 
@@ -233,6 +226,7 @@ def run_bench(args: argparse.Namespace, config: Config) -> int:
     progress.unit = adapter_class(plan.adapter).unit
     cancel = threading.Event()
     sampler, sources = machine_sampler(args.demo)
+    listener: Any = EventWriter(sys.stdout.buffer, cancel) if args.events else progress
 
     def on_sigint(signum: int, frame: Any) -> None:
         cancel.set()
@@ -241,7 +235,7 @@ def run_bench(args: argparse.Namespace, config: Config) -> int:
 
     previous = signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is threading.main_thread() else None
     try:
-        result = run_benchmark(plan, progress, cancel, sampler, results_dir=args.out or config.bench.results_dir)
+        result = run_benchmark(plan, listener, cancel, sampler, results_dir=args.out or config.bench.results_dir)
     except PlanError as exc:
         print(f"spark-tui bench: {exc}", file=err)
         return EXIT_USAGE
@@ -250,9 +244,9 @@ def run_bench(args: argparse.Namespace, config: Config) -> int:
             signal.signal(signal.SIGINT, previous)
         if sources is not None:
             sources.close()
-    if args.json:
+    if args.json and not args.events:
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(result), indent=2).decode() + "\n")
-    else:
+    elif not args.events:
         print_result(output_console(), result, progress.unit)
     if result.status == "cancelled":
         print(f"cancelled: what was measured is saved in {result.run_dir}", file=err)

@@ -19,10 +19,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from spark_tui import format as fmt
 from spark_tui.config import Config, ConfigError
 from spark_tui.models.containers import Container
 from spark_tui.models.probes import ProbeResult, ProbeSnapshot, ProbeSpec, ProbeState
+from spark_tui.probes_text import describe_service, latency
 from spark_tui.sources.discovery import plan_probes
 from spark_tui.sources.presets import configured_probes
 
@@ -87,6 +87,8 @@ def probe_specs(config: Config, *, discover: bool = True) -> tuple[list[ProbeSpe
 def collect_probes(args: argparse.Namespace, config: Config) -> ProbeSnapshot:
     """Every probe checked once (blocking, at most the longest probe timeout plus discovery);
     the snapshot command's services section."""
+    if getattr(args, "demo", False):
+        return demo_snapshot()
     from spark_tui.sources.probes import check_once_blocking
 
     try:
@@ -97,6 +99,14 @@ def collect_probes(args: argparse.Namespace, config: Config) -> ProbeSnapshot:
     if not specs:
         notes.append("no probes: add [[probes]] to the config file, or start a service container")
     return ProbeSnapshot(results=tuple(results), notes=tuple(notes))
+
+
+def demo_snapshot() -> ProbeSnapshot:
+    """`snapshot --demo`: the simulated Spark's services, as the dashboard's demo shows them."""
+    from spark_tui.sources.demo_probes import DemoProbes
+
+    results = tuple(event.status.result for event in DemoProbes().replay() if event.status.result is not None)
+    return ProbeSnapshot(results=results, notes=("simulated services (--demo)",))
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -132,33 +142,32 @@ def run(args: argparse.Namespace, config: Config) -> int:
 # -- tables --------------------------------------------------------------------------------------
 
 
-def describe_service(result: ProbeResult) -> str:
-    """Model and version in one cell: "Qwen/Qwen3-Embedding-8B · v0.10.1"."""
-    parts = []
-    if result.model:
-        parts.append(result.model)
-    if result.version:
-        parts.append(f"v{result.version}" if result.version[:1].isdigit() else result.version)
-    loaded = result.details.get("loaded_gpu_bytes")
-    if isinstance(loaded, int):
-        parts.append(f"{fmt.size(loaded)} in GPU")
-    device = result.details.get("device")
-    if isinstance(device, str):
-        parts.append(device)
-    return " · ".join(parts)
-
-
-def latency(value: float | None) -> str:
-    if value is None:
-        return fmt.NA
-    return f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
+NARROW_CONSOLE = 120  # below this many columns: one line per probe, details clipped
 
 
 def render_results(console: Console, results: list[ProbeResult] | tuple[ProbeResult, ...]) -> None:
-    """A row per probe; the SERVES and PROBLEM columns only when some row has something to say."""
+    """A row per probe; the SERVES and PROBLEM columns only when some row has something to say.
+    On a narrow terminal: one line per probe, with the problem (or what it serves) and the
+    target clipped to fit."""
     serves = [describe_service(result) for result in results]
     problems = [result.error or "" for result in results]
     table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
+    narrow = console.width < NARROW_CONSOLE
+    if narrow:
+        firsts = [[r.name for r in results], [r.state.value for r in results], [latency(r.latency_ms) for r in results]]
+        widths = [max(len(title), *(len(c) for c in cells)) for title, cells in zip(("NAME", "STATE", "LATENCY"), firsts, strict=True)]
+        for title, width in zip(("NAME", "STATE", "LATENCY"), widths, strict=True):
+            table.add_column(title, no_wrap=True, width=width)
+        room = max(20, console.width - sum(widths) - 8)  # four two-cell gaps between five columns
+        targets = [r.target.removeprefix("http://") for r in results]  # plain http is the usual case: say less
+        target = min(max(len(t) for t in targets), room // 2)  # host:port whole where it fits
+        table.add_column("PROBLEM OR SERVES", no_wrap=True, overflow="ellipsis", width=room - target)
+        table.add_column("TARGET", no_wrap=True, overflow="ellipsis", width=target)
+        for result, problem, serve, shown_target in zip(results, problems, serves, targets, strict=True):
+            state = Text(result.state.value, style=STATE_STYLE[result.state])
+            table.add_row(result.name, state, latency(result.latency_ms), problem or serve, shown_target)
+        console.print(table)
+        return
     for column in ("NAME", "STATE", "LATENCY", "KIND"):
         table.add_column(column, no_wrap=True)
     optional = [("SERVES", serves), ("TARGET", [r.target for r in results]), ("PROBLEM", problems)]

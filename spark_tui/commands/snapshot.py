@@ -137,3 +137,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
     for section in SECTIONS:
         section.render(console, collected[section.name])
     return 0
+
+
+# Sections of other domains import SnapshotSection from this module, so they are added last.
+from spark_tui.commands.containers_section import CONTAINERS_SECTION  # noqa: E402
+
+SECTIONS.append(CONTAINERS_SECTION)
+
+from spark_tui.commands.probe import collect_probes, render_probes  # noqa: E402
+
+SECTIONS.append(SnapshotSection("probes", collect_probes, render_probes))

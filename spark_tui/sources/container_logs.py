@@ -12,7 +12,6 @@ import queue
 import re
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -22,6 +21,7 @@ from spark_tui.masking import mask_text
 from spark_tui.models.containers import LogLine
 from spark_tui.sources.docker_containers import CONTAINER_ID, ContainerActionError, parse_docker_time
 from spark_tui.sources.docker_engine import DockerEngine, DockerUnavailable, describe_docker_error
+from spark_tui.sources.log_buffer import LogBuffer, compile_query  # noqa: F401 - SDK-free home, re-exported
 
 _TIMESTAMP = re.compile(rb"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) ")
 MAX_LINE_BYTES = 64 * 1024  # a line longer than this is cut (a binary blob in a log)
@@ -155,26 +155,3 @@ class LogFollower:
             if self._stopped.is_set() and item is None:
                 return
 
-
-class LogBuffer:
-    """The lines a log view keeps (bounded), with search."""
-
-    def __init__(self, max_lines: int = 10_000) -> None:
-        self.lines: deque[LogLine] = deque(maxlen=max_lines)
-
-    def extend(self, lines: Iterable[LogLine]) -> None:
-        self.lines.extend(lines)
-
-    def search(self, query: str, regex: bool = False) -> list[int]:
-        """Indexes of matching lines, case-insensitive; raises ValueError with a readable message."""
-        if not query:
-            return []
-        pattern = compile_query(query, regex)
-        return [i for i, line in enumerate(self.lines) if pattern.search(line.text)]
-
-
-def compile_query(query: str, regex: bool = False) -> re.Pattern[str]:
-    try:
-        return re.compile(query if regex else re.escape(query), re.IGNORECASE)
-    except re.error as exc:
-        raise ValueError(f"not a valid regular expression: {exc}") from None

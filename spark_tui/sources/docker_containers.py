@@ -8,7 +8,6 @@ idle containers does not make 200 requests.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -19,6 +18,7 @@ import docker.errors
 from spark_tui.masking import mask_any, mask_mapping, mask_text
 from spark_tui.models.containers import Container, ContainerListing, PublishedPort
 from spark_tui.sources.docker_engine import DockerEngine
+from spark_tui.sources.docker_errors import ActionGate, ContainerActionError  # noqa: F401 - SDK-free home, re-exported
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -30,10 +30,6 @@ ONEOFF_LABEL = "com.docker.compose.oneoff"
 CONTAINER_ID = re.compile(r"^[0-9a-f]{12,64}$")
 _TIME = re.compile(r"^(?P<base>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?(?P<tz>Z|[+-]\d\d:\d\d)?$")
 _HEALTH_IN_STATUS = re.compile(r"\((?:health: )?(?P<health>healthy|unhealthy|starting)\)")
-
-
-class ContainerActionError(Exception):
-    """An action the engine refused, in its own words ("port is already allocated")."""
 
 
 def parse_docker_time(text: str | None) -> datetime | None:
@@ -319,25 +315,3 @@ def inspect_container(engine: DockerEngine, container_id: str) -> dict[str, Any]
         raise ContainerActionError(f"cannot inspect {cid[:12]}: {_engine_words(exc)}") from None
     return mask_any(data)
 
-
-class ActionGate:
-    """At most one action per container at a time: a second key press does not queue a second stop."""
-
-    def __init__(self) -> None:
-        self._busy: set[str] = set()
-        self._lock = threading.Lock()
-
-    def try_enter(self, container_id: str) -> bool:
-        with self._lock:
-            if container_id in self._busy:
-                return False
-            self._busy.add(container_id)
-            return True
-
-    def leave(self, container_id: str) -> None:
-        with self._lock:
-            self._busy.discard(container_id)
-
-    def busy(self, container_id: str) -> bool:
-        with self._lock:
-            return container_id in self._busy

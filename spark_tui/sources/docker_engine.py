@@ -22,20 +22,11 @@ import docker.errors
 import requests.exceptions
 
 from spark_tui.masking import mask_text
+from spark_tui.sources.docker_errors import DockerUnavailable  # noqa: F401 - SDK-free home, re-exported
 from spark_tui.models.containers import EngineStatus
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 DEFAULT_TIMEOUT_S = 10.0
-
-
-class DockerUnavailable(Exception):
-    """The engine cannot be reached; `reason` and `hint` are written for the user."""
-
-    def __init__(self, host: str, reason: str, hint: str | None = None) -> None:
-        super().__init__(f"{reason} — {hint}" if hint else reason)
-        self.host = host
-        self.reason = reason
-        self.hint = hint
 
 
 def docker_config_dir(env: Mapping[str, str] | None = None) -> Path:

@@ -17,6 +17,7 @@ failed (self-signed certificate)").
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import errno
 import functools
@@ -26,7 +27,6 @@ import socket
 import ssl
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,18 +35,33 @@ from urllib.parse import urlsplit
 import httpx
 
 from spark_tui import __version__
+from spark_tui.sources.lean_http import (
+    BodyTooLarge,
+    ClosedWithoutAnswer,
+    HttpError,
+    LeanHttp,
+    NotHttp,
+    Request,
+    UndecodableBody,
+    build_request,
+)
 from spark_tui.models.probes import (
     ProbeAdded,
-    ProbeChecked,
     ProbeEvent,
     ProbeRemoved,
     ProbeResult,
     ProbeSpec,
     ProbeState,
     ProbeStatus,
-    StateChange,
 )
 from spark_tui.sources.presets import Answer, Extras, Outcome, ProbeFailure, preset_for
+from spark_tui.sources.probe_track import (
+    HISTORY,
+    CheckOutput,
+    ProbeListener,
+    ProbeTrack,
+    build_result,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +70,8 @@ MAX_REDIRECTS = 5
 EXTRAS_EVERY_S = 15.0  # model ids, versions and limits change rarely: fetch them this often
 KEEPALIVE_S = 4.0  # under uvicorn's 5 s idle limit, so a reused connection is rarely one the server just closed
 STOP_TIMEOUT_S = 2.0
-HISTORY = 60
-SLOW_CHECKS = 2  # a probe turns degraded for slowness after this many slow answers in a row, not on one hiccup
 USER_AGENT = f"spark-tui/{__version__} (health probe)"
 
-ProbeListener = Callable[[ProbeEvent], None]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,10 +160,12 @@ def ssl_context(verify: bool) -> ssl.SSLContext:
 
 
 class HttpClients:
-    """One probe's HTTP client(s), created on first use on the loop that uses them."""
+    """One probe's HTTP client(s), created on first use on the loop that uses them: a lean
+    keep-alive connection for http://, httpx for https:// (and redirects that lead there)."""
 
     def __init__(self) -> None:
         self._clients: dict[bool, httpx.AsyncClient] = {}
+        self.lean = LeanHttp(keepalive_s=KEEPALIVE_S, max_body=MAX_BODY_BYTES)
 
     def get(self, verify_tls: bool) -> httpx.AsyncClient:
         client = self._clients.get(verify_tls)
@@ -167,6 +181,7 @@ class HttpClients:
         return client
 
     async def aclose(self) -> None:
+        self.lean.close()
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             try:
@@ -183,6 +198,20 @@ class HttpClients:
 @functools.lru_cache(maxsize=1024)
 def _parsed_url(url: str) -> httpx.URL:
     return httpx.URL(url)  # parsed once per probe endpoint, not on every check
+
+
+@functools.lru_cache(maxsize=1024)
+def _lean_request(url: str) -> Request:
+    """The encoded GET for a plain http:// URL, built once per endpoint."""
+    parsed = _parsed_url(url)
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json, */*;q=0.5"}
+    if parsed.username or parsed.password:  # as httpx does for credentials in the URL
+        token = base64.b64encode(f"{parsed.username}:{parsed.password}".encode()).decode("ascii")
+        headers["Authorization"] = f"Basic {token}"
+    return build_request(parsed.host, parsed.port or 80, parsed.netloc, parsed.raw_path, headers)
+
+
+_REDIRECTS = (301, 302, 303, 307, 308)
 
 
 _PHASE_BY_EVENT = {  # httpcore's trace events → the words after "timed out after 2.0 s"
@@ -221,6 +250,42 @@ class _Context:
             url = self.url_for(path)
         except httpx.InvalidURL as exc:
             raise ProbeFailure(f"invalid URL: {exc}") from None
+        started = time.perf_counter()
+        if url.scheme == "http":
+            return await self._lean_get(url, started)
+        return await self._httpx_get(url, started)
+
+    async def _lean_get(self, url: httpx.URL, started: float) -> Answer:
+        lean = self.clients.lean
+        for _ in range(MAX_REDIRECTS + 1):
+            self.phase, self.received = "connecting", 0
+            try:
+                response = await lean.get(_lean_request(str(url)), self)
+            except BodyTooLarge as exc:
+                raise ProbeFailure(str(exc), status_code=exc.status) from None
+            except UndecodableBody as exc:
+                raise ProbeFailure(f"cannot decode the answer ({exc})") from None
+            except ClosedWithoutAnswer:
+                raise ProbeFailure("connection closed without a response") from None
+            except NotHttp as exc:
+                raise ProbeFailure(f"not an HTTP answer ({exc})") from None
+            except HttpError as exc:
+                raise ProbeFailure(str(exc)) from None
+            except OSError as exc:
+                raise ProbeFailure(describe_error(exc, host=url.host)) from None
+            location = response.headers.get("location")
+            if response.status not in _REDIRECTS or not location:
+                latency = (time.perf_counter() - started) * 1000
+                return Answer(str(url), response.status, response.headers, response.body, latency)
+            try:
+                url = url.join(location)
+            except httpx.InvalidURL:
+                raise ProbeFailure(f"HTTP {response.status}: redirect to an invalid URL {location[:60]!r}") from None
+            if url.scheme != "http":
+                return await self._httpx_get(url, started)  # TLS: httpx takes it from here
+        raise ProbeFailure("too many redirects")
+
+    async def _httpx_get(self, url: httpx.URL, started: float) -> Answer:
         client = self.clients.get(self.spec.verify_tls)
         self.phase, self.received = "connecting", 0
         remaining = self.deadline - asyncio.get_running_loop().time()
@@ -228,7 +293,6 @@ class _Context:
         # while connecting: httpcore does not close a socket cancelled mid TLS handshake, so
         # its own connect timeout must fire first there.
         timeout = httpx.Timeout(remaining + 1.0, connect=max(0.01, remaining - 0.05))
-        started = time.perf_counter()
         try:
             async with client.stream("GET", url, timeout=timeout, extensions={"trace": self._trace}) as response:
                 chunks = []
@@ -309,12 +373,6 @@ class _Context:
         return words
 
 
-@dataclass(frozen=True)
-class CheckOutput:
-    outcome: Outcome
-    extras: Extras | None  # None: not fetched this time (not due, or it failed)
-
-
 async def run_check(spec: ProbeSpec, clients: HttpClients, memory: dict[str, Any], *, extras_due: bool) -> CheckOutput:
     """One check of `spec` within spec.timeout. Never raises but CancelledError."""
     preset = preset_for(spec.kind)
@@ -343,37 +401,6 @@ async def run_check(spec: ProbeSpec, clients: HttpClients, memory: dict[str, Any
     finally:
         await ctx.close()
     return CheckOutput(outcome, extras)
-
-
-def is_slow(spec: ProbeSpec, outcome: Outcome) -> bool:
-    return outcome.state is ProbeState.UP and outcome.latency_ms is not None and outcome.latency_ms > spec.slow_ms
-
-
-def build_result(
-    spec: ProbeSpec, output: CheckOutput, extras: Extras | None, checked_at: float, *, slow_confirmed: bool = True
-) -> ProbeResult:
-    """The result of a check: slow threshold applied (when `slow_confirmed`), model and version
-    from the latest extras."""
-    outcome = output.outcome
-    if slow_confirmed and is_slow(spec, outcome):
-        outcome.degrade(f"slow: {outcome.latency_ms:.0f} ms (over {spec.slow_ms:.0f} ms)")
-    answering = outcome.state is not ProbeState.DOWN
-    details = dict(extras.details) if extras and answering else {}
-    details.update(outcome.details)
-    return ProbeResult(
-        name=spec.name,
-        kind=spec.kind,
-        target=spec.display_url,
-        state=outcome.state,
-        checked_at=checked_at,
-        latency_ms=None if outcome.latency_ms is None else round(outcome.latency_ms, 2),
-        error=outcome.error if outcome.state is not ProbeState.UP else None,
-        status_code=outcome.status_code,
-        model=outcome.model or (extras.model if extras and answering else None),
-        version=outcome.version or (extras.version if extras and answering else None),
-        models=outcome.models if outcome.models is not None else (extras.models if extras and answering else None),
-        details=details,
-    )
 
 
 async def check_once(specs: Sequence[ProbeSpec]) -> list[ProbeResult]:
@@ -417,34 +444,12 @@ def check_once_blocking(specs: Sequence[ProbeSpec]) -> list[ProbeResult]:
 
 
 @dataclass
-class _Probe:
-    spec: ProbeSpec
-    history: int
+class _Probe(ProbeTrack):
     memory: dict[str, Any] = field(default_factory=dict)
-    latencies: deque[float | None] = field(init=False)
-    result: ProbeResult | None = None
-    extras: Extras | None = None
     extras_at: float = float("-inf")  # monotonic
-    last_error: str | None = None
-    last_error_at: float | None = None
-    state_since: float | None = None
-    slow_streak: int = 0  # consecutive slow answers
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     clients: HttpClients = field(default_factory=HttpClients)
     task: asyncio.Task[None] | None = None
-
-    def __post_init__(self) -> None:
-        self.latencies = deque(maxlen=self.history)
-
-    def status(self) -> ProbeStatus:
-        return ProbeStatus(
-            spec=self.spec,
-            result=self.result,
-            latencies=tuple(self.latencies),
-            last_error=self.last_error,
-            last_error_at=self.last_error_at,
-            state_since=self.state_since,
-        )
 
 
 def _same_target(a: ProbeSpec, b: ProbeSpec) -> bool:
@@ -468,6 +473,8 @@ class ProbeEngine:
     (post a message, append to a queue). An exception it raises is logged, not propagated.
     """
 
+    demo = False  # DemoProbes (sources/demo_probes.py) has the same surface and says True
+
     def __init__(
         self,
         specs: Iterable[ProbeSpec] = (),
@@ -489,6 +496,10 @@ class ProbeEngine:
         self._stop_requested = False
 
     # -- control (any thread) ------------------------------------------------------------------
+
+    def listen(self, on_event: ProbeListener) -> None:
+        """Report events to `on_event` (before run(): the UI attaches itself to a given engine)."""
+        self._on_event = on_event
 
     @property
     def running(self) -> bool:
@@ -567,10 +578,9 @@ class ProbeEngine:
 
     def _start(self, spec: ProbeSpec, keep: _Probe | None) -> None:
         probe = _Probe(spec, self._history)
-        if keep is not None:  # same service, new settings: its history still describes it
-            probe.latencies.extend(keep.latencies)
-            probe.result, probe.extras, probe.memory = keep.result, keep.extras, keep.memory
-            probe.last_error, probe.last_error_at, probe.state_since = keep.last_error, keep.last_error_at, keep.state_since
+        if keep is not None:
+            probe.carry_over(keep)
+            probe.memory = keep.memory
         self._probes[spec.name] = probe
         self._emit(ProbeAdded(probe.status()))
         probe.task = asyncio.get_running_loop().create_task(self._run_probe(probe), name=f"probe {spec.name}")
@@ -597,7 +607,7 @@ class ProbeEngine:
                 extras_due = back_from_down or started - probe.extras_at >= self._extras_every
                 output = await run_check(probe.spec, probe.clients, probe.memory, extras_due=extras_due)
                 if output.extras is not None:
-                    probe.extras, probe.extras_at = output.extras, loop.time()
+                    probe.extras_at = loop.time()
                 self._record(probe, output)
                 probe.wake.clear()
                 delay = probe.spec.interval - (loop.time() - started)
@@ -611,20 +621,7 @@ class ProbeEngine:
             await probe.clients.aclose()
 
     def _record(self, probe: _Probe, output: CheckOutput) -> None:
-        now = self._clock()
-        probe.slow_streak = probe.slow_streak + 1 if is_slow(probe.spec, output.outcome) else 0
-        result = build_result(probe.spec, output, probe.extras, now, slow_confirmed=probe.slow_streak >= SLOW_CHECKS)
-        previous = probe.result
-        probe.result = result
-        probe.latencies.append(result.latency_ms)
-        if result.error:
-            probe.last_error, probe.last_error_at = result.error, now
-        change = None
-        if previous is None or previous.state is not result.state:
-            probe.state_since = now
-            if previous is not None:
-                change = StateChange(result.name, previous.state, result.state, now, result.error)
-        self._emit(ProbeChecked(probe.status(), change))
+        self._emit(probe.record(output, self._clock()))
 
     def _emit(self, event: ProbeEvent) -> None:
         if self._on_event is None:
@@ -637,8 +634,10 @@ class ProbeEngine:
 
 
 __all__ = [
+    "CheckOutput",
     "HttpClients",
     "ProbeEngine",
+    "ProbeTrack",
     "ProbeListener",
     "build_result",
     "check_once",

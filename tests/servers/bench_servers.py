@@ -36,7 +36,8 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 class ApiServer:
     def __init__(self, shape: str, *, fault: str | None = None, max_batch: int | None = None, delay_s: float = 0.0,
-                 path: str | None = None, tei_status_over_limit: int = 413, load_delay_s: float = 0.0) -> None:
+                 path: str | None = None, tei_status_over_limit: int = 413, load_delay_s: float = 0.0,
+                 info_max_batch: int | None = None) -> None:
         self.shape = shape
         self.fault = fault
         self.max_batch = max_batch
@@ -44,6 +45,7 @@ class ApiServer:
         self.path = path
         self.tei_status_over_limit = tei_status_over_limit
         self.load_delay_s = load_delay_s
+        self.info_max_batch = info_max_batch  # what TEI's /info claims, when it differs from what /embed enforces
         self.bodies: list[Any] = []  # decoded JSON bodies of work requests (multipart: file count)
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request
         self.in_flight = 0
@@ -127,7 +129,7 @@ class ApiServer:
         if shape == "tei" and path == "/health":
             return self.send(h, 200, b"", content_type="text/plain")
         if shape == "tei" and path == "/info":
-            return self.send(h, 200, {"model_id": "BAAI/bge-small", "version": "1.8.0", "max_client_batch_size": self.max_batch or 32,
+            return self.send(h, 200, {"model_id": "BAAI/bge-small", "version": "1.8.0", "max_client_batch_size": self.info_max_batch or self.max_batch or 32,
                                       "max_batch_tokens": 16384, "max_concurrent_requests": 512})
         if shape == "ollama" and path == "/api/version":
             return self.send(h, 200, {"version": "0.12.0"})

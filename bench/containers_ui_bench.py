@@ -1,0 +1,173 @@
+"""The containers screen with 200 containers, as a user runs it: key to screen, the app's own CPU,
+and what the app adds to dockerd's CPU.
+
+    /work/venv/bin/python bench/containers_ui_bench.py [--containers 200] [--runs 3] [--seconds 30] [--size 160x48]
+
+Creates N busybox containers (sparktui-bench-<random>-NNN, label sparktui.bench=<prefix>,
+removed at the end, also on Ctrl-C), then, several times: starts `spark-tui` against the real
+engine in a pseudo-terminal (as over SSH), opens the containers screen, and measures
+
+  * the app's CPU on the containers screen at the default refresh (budget <= 5% of one core),
+  * dockerd's CPU in the same window minus its CPU in an equal window with the app not running,
+  * key press to screen on the containers screen (budget <= 100 ms): logs open/close, the
+    dashboard and back, help.
+
+Prints each run and the medians. The machine is shared while the team works: the lead
+re-measures on a quiet one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import pty
+import re
+import secrets
+import select
+import shutil
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import docker  # noqa: E402
+from containers_bench import create_containers, dockerd_pid, remove_containers  # noqa: E402
+from dashboard_bench import ANSI, cpu_seconds, key_latency  # noqa: E402
+
+SETTLE_S = 5.0  # after the screen is full: the first stats and compose reads are done
+
+
+CONTAINERS_SCREEN = rb"Containers \xc2\xb7 \d+ running of (\d+)"
+
+
+# Keys pressed on the containers screen and what shows once they took effect.
+KEY_CHECKS = [
+    (b"\x1b[6~", rb"sparktui-bench-[0-9a-f]+-\d{3}"),  # page down: the table scrolls, rows drawn again
+    (b"\x1b[5~", rb"sparktui-bench-[0-9a-f]+-\d{3}"),  # page up
+    (b"l", rb"Logs \xc2\xb7"),
+    (b"\x1b", rb"Containers \xc2\xb7"),
+    (b"d", rb"NVML|Utilization|Cortex"),
+    (b"c", rb"Containers \xc2\xb7"),
+    (b"?", rb"Reading memory"),
+    (b"\x1b", rb"sparktui-bench-"),  # the rows the help covered are drawn again
+]
+
+
+def wait_for_screen(master: int, pattern: bytes, at_least: int, timeout: float) -> float:
+    """Read the pty until `pattern` shows a container count >= at_least; returns when."""
+    seen = b""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if select.select([master], [], [], 0.1)[0]:
+            seen = (seen + ANSI.sub(b"", os.read(master, 65536)))[-200_000:]
+            counts = [int(m) for m in re.findall(pattern, seen)]
+            if counts and max(counts) >= at_least:
+                return time.perf_counter()
+    raise RuntimeError(f"the containers screen did not show {at_least} containers within {timeout:.0f} s; saw {seen[-300:]!r}")
+
+
+def drain(master: int, seconds: float) -> None:
+    """Keep reading the pty (a terminal always does) for `seconds`."""
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        if select.select([master], [], [], 0.2)[0]:
+            try:
+                os.read(master, 65536)
+            except OSError:
+                return
+
+
+def one_run(command: list[str], size: tuple[int, int], seconds: float, count: int, dockerd: int | None) -> dict[str, float]:
+    idle = None
+    if dockerd is not None:  # dockerd on its own, same length as the measured window
+        d0, w0 = cpu_seconds(dockerd), time.perf_counter()
+        time.sleep(seconds)
+        idle = (cpu_seconds(dockerd) - d0) / (time.perf_counter() - w0)
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
+    env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor")
+    proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
+    os.close(slave)
+    try:
+        time.sleep(1.0)
+        os.write(master, b"c")
+        wait_for_screen(master, CONTAINERS_SCREEN, count, timeout=60)
+        drain(master, SETTLE_S)
+        c0, d0, w0 = cpu_seconds(proc.pid), cpu_seconds(dockerd) if dockerd else 0.0, time.perf_counter()
+        drain(master, seconds)
+        wall = time.perf_counter() - w0
+        app_cpu = (cpu_seconds(proc.pid) - c0) / wall * 100
+        dockerd_added = None
+        if dockerd is not None and idle is not None:
+            dockerd_added = ((cpu_seconds(dockerd) - d0) / wall - idle) * 100
+        latencies: dict[bytes, list[float]] = {}
+        for _ in range(5):
+            for key, expect in KEY_CHECKS:
+                latencies.setdefault(key + b" " + expect, []).append(key_latency(master, key, expect, timeout=5.0))
+                drain(master, 0.3)
+        for name, values in latencies.items():
+            print(f"  key {name.decode(errors='replace')!r}: median {statistics.median(values) * 1000:.0f} ms, max {max(values) * 1000:.0f} ms")
+        flat = [v for values in latencies.values() for v in values]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        os.close(master)
+    return {
+        "app_cpu": app_cpu,
+        "dockerd_added": float("nan") if dockerd_added is None else dockerd_added,
+        "key_ms": statistics.median(flat) * 1000,
+        "key_max_ms": max(flat) * 1000,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--containers", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--size", default="160x48")
+    args = parser.parse_args()
+    width, height = (int(x) for x in args.size.split("x"))
+    exe = shutil.which("spark-tui") or os.path.join(os.path.dirname(sys.executable), "spark-tui")
+    client = docker.from_env(timeout=120)
+    prefix = f"sparktui-bench-{secrets.token_hex(3)}"
+    pid = dockerd_pid()
+    existing = len(client.containers.list(all=True))
+    print(f"creating {args.containers} containers ({prefix}-*)…", flush=True)
+    try:
+        create_containers(client, prefix, args.containers)
+        total = existing + args.containers
+        results = []
+        for run in range(args.runs):
+            result = one_run([exe], (width, height), args.seconds, total, pid)
+            results.append(result)
+            print(
+                f"run {run + 1}: app CPU {result['app_cpu']:.2f}% of one core, dockerd added {result['dockerd_added']:.2f}%, "
+                f"key to screen median {result['key_ms']:.0f} ms (max {result['key_max_ms']:.0f} ms)",
+                flush=True,
+            )
+        print(
+            f"median of {args.runs} with {total} containers at {args.size}, {args.seconds:g} s on the containers screen: "
+            f"app CPU {statistics.median(r['app_cpu'] for r in results):.2f}% of one core · "
+            f"dockerd added {statistics.median(r['dockerd_added'] for r in results):.2f}% · "
+            f"key to screen {statistics.median(r['key_ms'] for r in results):.0f} ms (worst {max(r['key_max_ms'] for r in results):.0f} ms)"
+        )
+    finally:
+        print("removing the containers…", flush=True)
+        remove_containers(client, prefix)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

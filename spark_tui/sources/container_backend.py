@@ -1,0 +1,130 @@
+"""Everything one session needs from Docker, behind one object: the UI's only door to the engine.
+
+`DockerBackend` (docker_backend.py) talks to a real engine, one `DockerEngine` per session;
+`DemoDocker` (demo_docker.py) simulates a Spark's fleet with the same methods for `--demo` and
+tests. Every method may block: the UI calls them from worker threads. This module stays free
+of the Docker SDK: the real backend is built on first use, in whichever worker needs it first,
+so importing the SDK (~150 ms) never delays the dashboard's first frame.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Protocol
+
+from spark_tui.config import DockerConfig
+from spark_tui.models.compose import (
+    CommandOutput,
+    CommandResult,
+    ComposeCommand,
+    ComposeOverview,
+    ComposeProfile,
+    ComposeProject,
+    MemoryBudget,
+)
+from spark_tui.models.containers import Container, ContainerListing, ContainerStats, EngineStatus, LogLine
+
+
+class LogStream(Protocol):
+    """A container's log lines: the tail first, then new ones until `stop()` or the container ends."""
+
+    error: str | None
+
+    def batches(self) -> Iterator[list[LogLine]]: ...
+
+    def stop(self) -> None: ...
+
+
+class ComposeRun(Protocol):
+    """One compose command under way: iterate `lines()`, then read `result`; `cancel()` from any thread."""
+
+    result: CommandResult | None
+
+    def lines(self) -> Iterator[CommandOutput]: ...
+
+    def cancel(self) -> None: ...
+
+
+class ContainerBackend(Protocol):
+    demo: bool
+    clock: Callable[[], float]  # wall clock of the listings (uptimes are measured against it)
+
+    @property
+    def status(self) -> EngineStatus: ...
+
+    def updates(self) -> Iterator[ContainerListing]: ...
+
+    def stop_updates(self) -> None: ...
+
+    def poke(self) -> None: ...
+
+    def sample_stats(self, containers: Iterable[Container], gpu_memory: Mapping[str, int | None] | None) -> dict[str, ContainerStats]: ...
+
+    def overview(self, containers: Iterable[Container], engine_problem: str | None = None) -> ComposeOverview: ...
+
+    def invalidate_overview(self) -> None: ...
+
+    def container_of_pid(self, pid: int) -> str | None: ...
+
+    def start(self, container_id: str) -> None: ...
+
+    def stop(self, container_id: str) -> None: ...
+
+    def restart(self, container_id: str) -> None: ...
+
+    def inspect(self, container_id: str) -> dict[str, Any]: ...
+
+    def follow_logs(self, container_id: str, tail: int) -> LogStream: ...
+
+    def up_command(self, project: ComposeProject, profile: ComposeProfile) -> ComposeCommand: ...
+
+    def down_command(self, project: ComposeProject, profile: ComposeProfile) -> tuple[ComposeCommand | None, tuple[str, ...]]: ...
+
+    def run(self, command: ComposeCommand) -> ComposeRun: ...
+
+    def budget(self, project: ComposeProject, profile: ComposeProfile, available: int | None) -> MemoryBudget: ...
+
+    def close(self) -> None: ...
+
+
+class DeferredBackend:
+    """A backend built by `build()` on first use (see the module docstring); thread-safe."""
+
+    demo = False
+    clock = staticmethod(time.time)
+
+    def __init__(self, build: Callable[[], ContainerBackend]) -> None:
+        self._build = build
+        self._backend: ContainerBackend | None = None
+        self._lock = threading.Lock()
+
+    def _real(self) -> ContainerBackend:
+        with self._lock:
+            if self._backend is None:
+                self._backend = self._build()
+            return self._backend
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real(), name)
+
+    def close(self) -> None:
+        with self._lock:
+            backend = self._backend
+        if backend is not None:
+            backend.close()
+
+
+def container_backend(config: DockerConfig, demo: bool = False) -> ContainerBackend:
+    if demo:
+        from spark_tui.sources.demo_docker import DemoDocker
+
+        return DemoDocker(config=config)
+
+    def build() -> ContainerBackend:
+        from spark_tui.sources.docker_backend import DockerBackend
+
+        return DockerBackend(config)
+
+    return DeferredBackend(build)  # type: ignore[return-value]

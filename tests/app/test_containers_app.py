@@ -1,0 +1,292 @@
+"""The containers screen and profiles panel driven by Pilot on the demo fleet (no Docker needed),
+plus the engine-down banner against a socket where no daemon listens."""
+
+from __future__ import annotations
+
+import msgspec
+from containers_support import demo_app, feed_containers, wait_for
+from support import FakeClock, demo_sources
+
+from spark_tui.app import make_app
+from spark_tui.config import ComposeConfig, Config, DockerConfig
+from spark_tui.masking import MASK
+from spark_tui.screens.confirm import ConfirmScreen
+from spark_tui.screens.containers import ContainersScreen
+from spark_tui.screens.dashboard import DashboardScreen
+from spark_tui.screens.inspect import InspectScreen
+from spark_tui.screens.logs import LogsScreen
+from spark_tui.sources.docker_backend import DockerBackend
+from spark_tui.sources.memory_budget import PeakStore
+from spark_tui.widgets.container_table import ContainerTable
+from spark_tui.widgets.gpu_panel import GpuPanel
+from spark_tui.widgets.profiles_panel import ProfilesPanel
+from textual.widgets import DataTable, Log, Static
+
+SIZE = (120, 36)
+VLLM = "0002".ljust(64, "d")  # ai-vllm-1 in the demo fleet
+TEI = "0004".ljust(64, "d")  # ai-tei-1, exited
+
+
+def confirming(app) -> bool:
+    return isinstance(app.screen, ConfirmScreen) and bool(app.screen.query("#confirm-body"))
+
+
+def text_of(widget: Static) -> str:
+    return str(widget.render())
+
+
+def cell(table, row: str, column: str) -> str:
+    return str(table.get_cell(row, column))
+
+
+async def open_containers(pilot, app, docker) -> ContainersScreen:
+    await feed_containers(pilot, app, docker)
+    await pilot.press("c")
+    await wait_for(pilot, lambda: isinstance(app.screen, ContainersScreen) and app.screen.query_one(ContainerTable).row_count > 0, what="the containers screen")
+    return app.screen
+
+
+async def test_c_and_d_switch_screens_and_the_table_groups_by_project():
+    app, docker = demo_app(FakeClock())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_containers(pilot, app, docker)
+        table = screen.query_one(ContainerTable)
+        keys = table.keys
+        assert keys[0] == "project:ai" and keys[1:6] == ["0001".ljust(64, "d"), "0003".ljust(64, "d"), "0000".ljust(64, "d"), TEI, VLLM]
+        assert keys[6] == "project:docs" and keys[-2:] == ["project:", "ff".ljust(64, "e")]
+        assert "4/5 up" in cell(table, "project:ai", "state")
+        assert "running" in cell(table, VLLM, "state") and "healthy" in cell(table, VLLM, "health")
+        assert "exit 0" in cell(table, TEI, "state")
+        assert "127.0.0.1" not in cell(table, VLLM, "ports") and "8000" in cell(table, VLLM, "ports")
+        # GPU memory per container comes from the GPU's processes, named by their cgroup.
+        assert "GiB" in cell(table, VLLM, "gpu") and "GPU" in cell(table, TEI, "gpu")
+        await pilot.press("d")
+        assert isinstance(app.screen, DashboardScreen)
+        assert app.query_one(GpuPanel).query_one(DataTable).get_cell("41873", "container") == "ai-vllm-1"
+        await pilot.press("c")
+        assert app.screen is screen and table.row_count == 12
+
+
+async def test_actions_that_do_not_apply_are_greyed_and_do_nothing():
+    app, docker = demo_app(FakeClock())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_containers(pilot, app, docker)
+        table = screen.query_one(ContainerTable)
+        table.select(TEI)
+        await pilot.pause()
+        assert screen.check_action("start", ()) is True
+        assert screen.check_action("stop", ()) is None and screen.check_action("restart", ()) is True
+        await pilot.press("x")  # stop on an exited container: greyed, nothing opens
+        assert isinstance(app.screen, ContainersScreen)
+        table.select(VLLM)
+        await pilot.pause()
+        assert screen.check_action("start", ()) is None and screen.check_action("stop", ()) is True
+        footer_keys = {b.binding.action: b.enabled for b in app.active_bindings.values() if b.binding.action in ("start", "stop")}
+        assert footer_keys == {"start": False, "stop": True}
+        table.select("project:ai")
+        await pilot.pause()
+        assert all(screen.check_action(a, ()) is None for a in ("start", "stop", "restart", "logs", "inspect"))
+
+
+async def test_stop_asks_first_and_no_leaves_the_container_running():
+    app, docker = demo_app(FakeClock())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_containers(pilot, app, docker)
+        screen.query_one(ContainerTable).select(VLLM)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: confirming(app), what="the confirmation")
+        assert app.screen.query_one("#confirm").border_title == "Stop ai-vllm-1?"
+        assert "only this container stops" in text_of(app.screen.query_one("#confirm-body", Static))
+        await pilot.press("n")
+        assert isinstance(app.screen, ContainersScreen)
+        await pilot.pause(0.2)
+        assert docker.service_state(VLLM) == "running"
+        await pilot.press("x")
+        await wait_for(pilot, lambda: confirming(app))
+        await pilot.press("y")
+        assert "stopping" in cell(screen.query_one(ContainerTable), VLLM, "state") or docker.service_state(VLLM) == "exited"
+        await wait_for(pilot, lambda: docker.service_state(VLLM) == "exited", what="the stop")
+        listing = next(docker.updates())  # the watcher's next listing, through the message path
+        from spark_tui.container_messages import ContainersChanged
+
+        app.post_message(ContainersChanged(listing))
+        await wait_for(pilot, lambda: "exit 0" in cell(screen.query_one(ContainerTable), VLLM, "state"), what="the row to show the stop")
+        assert any("Stopped ai-vllm-1" in n.message for n in app._notifications)
+
+
+async def test_a_second_press_while_an_action_runs_is_refused():
+    app, docker = demo_app(FakeClock(), pace_s=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_containers(pilot, app, docker)
+        container = app.containers.container(TEI)
+        app.containers.act("start", container)
+        app.containers.act("start", container)
+        await pilot.pause(0.05)
+        assert sum("already under way" in n.message for n in app._notifications) == 1
+        assert screen.check_action("start", ()) is None or screen.query_one(ContainerTable).selected().id != TEI
+        await wait_for(pilot, lambda: TEI not in app.containers.state.busy, what="the start to finish")
+
+
+async def test_engine_down_banner_says_why_and_the_ui_keeps_answering(tmp_path):
+    socket = tmp_path / "docker.sock"
+    config = Config(docker=DockerConfig(host=f"unix://{socket}"))
+    backend = DockerBackend(config.docker, peaks=PeakStore(tmp_path / "peaks.json"))
+    app = make_app(config, sources=demo_sources(FakeClock()), containers=backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        banner = app.screen.query_one("#engine-banner", Static)
+        await wait_for(pilot, lambda: banner.display and "Docker unreachable" in text_of(banner), what="the banner")
+        text = text_of(banner)
+        assert f"no Docker daemon at unix://{socket} (the socket does not exist)" in text
+        assert "retrying" in text and "by itself" in text
+        assert banner.has_class("-down")
+        assert all(app.screen.check_action(a, ()) is None for a in ("start", "stop", "logs"))
+        assert "unreachable" in text_of(app.screen.query_one(ProfilesPanel).query_one("#profiles-note", Static))
+        await pilot.press("d")
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("c")
+        assert isinstance(app.screen, ContainersScreen)
+
+
+async def test_toggling_a_profile_streams_output_and_a_second_toggle_is_refused():
+    app, docker = demo_app(FakeClock(), pace_s=1.0, start_polling=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_containers(pilot, app, docker)
+        panel = screen.query_one(ProfilesPanel)
+        await wait_for(pilot, lambda: panel.query_one(DataTable).row_count > 0, what="the profiles")
+        table = panel.query_one(DataTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index("profile:ai/embed"))
+        await pilot.press("space")
+        await wait_for(pilot, lambda: app.containers.compose_running, what="compose to start")
+        await pilot.press("space")
+        assert sum("One compose command at a time" in n.message for n in app._notifications) == 1
+        assert panel.check_action("cancel", ()) is True
+        await wait_for(pilot, lambda: not app.containers.compose_running, what="compose to finish")
+        log = panel.query_one(Log)
+        await wait_for(pilot, lambda: any("Container ai-tei-1  Started" in line for line in log.lines), what="compose's output")
+        assert log.lines[0].startswith("$ docker compose -p ai -f /home/spark/ai/compose.yaml")
+        assert log.lines[0].endswith("--profile embed up -d tei")
+        assert any("expects 3.0 GiB (reservation)" in line for line in log.lines)
+        assert any("Container ai-tei-1  Started" in line for line in log.lines)
+        await wait_for(pilot, lambda: "up (1/1)" in str(table.get_cell("profile:ai/embed", "state")), what="the profile to show up")
+        assert "started profile embed of ai" in text_of(panel.query_one("#compose-headline", Static))
+        await pilot.press("escape")
+        assert not panel.query_one("#compose-job").display
+
+
+async def test_the_memory_check_asks_with_the_numbers_before_starting():
+    config = Config(docker=DockerConfig(compose=ComposeConfig(memory_floor_gib=4096)))
+    app, docker = demo_app(FakeClock(), config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_containers(pilot, app, docker)
+        app.containers.toggle_profile("docs", "ocr")
+        await wait_for(pilot, lambda: confirming(app), what="the memory check")
+        body = text_of(app.screen.query_one("#confirm-body", Static))
+        assert "Start profile ocr of docs?" in body
+        assert "expects 12.0 GiB (reservation)" in body and "under the 4096 GiB floor" in body
+        assert "docling" in body and "5.0 GiB (reservation)" in body
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert app.containers.state.job is None and docker.service_state(docker.service_container("docs", "docling")) == "exited"
+        app.containers.toggle_profile("docs", "ocr")
+        await wait_for(pilot, lambda: confirming(app))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.containers.state.job is not None and not app.containers.state.job.running, what="the start")
+        assert app.containers.state.job.result.ok
+
+
+async def test_logs_follow_and_search_and_stop_when_closed():
+    app, docker = demo_app(FakeClock())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_containers(pilot, app, docker)
+        screen.query_one(ContainerTable).select(VLLM)
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, LogsScreen) and app.screen.query_one(Log).line_count > 0, what="log lines")
+        logs = app.screen
+        log = logs.query_one(Log)
+        assert any("KV cache" in line for line in log.lines) and any("chat/completions" in line for line in log.lines)
+        await pilot.press("slash")
+        await pilot.press(*"kv cache")
+        await wait_for(pilot, lambda: all("KV cache" in line for line in log.lines) and log.line_count > 0, what="the filter")
+        assert "lines match “kv cache”" in str(log.border_subtitle)
+        await pilot.press("escape")  # clears the search
+        assert any("chat/completions" in line for line in log.lines)
+        stream = logs._stream
+        await pilot.press("escape")  # closes the screen
+        assert isinstance(app.screen, ContainersScreen)
+        assert stream is not None and stream._stopped.is_set()
+
+
+async def test_inspect_masks_secrets():
+    app, docker = demo_app(FakeClock())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_containers(pilot, app, docker)
+        screen.query_one(ContainerTable).select(VLLM)
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, InspectScreen) and app.screen.data is not None, what="inspect")
+        shown = msgspec.json.encode(app.screen.data).decode()
+        assert f"HF_TOKEN={MASK}" in shown and "hf_demo" not in shown
+        assert "HF_TOKEN" in str(app.screen.query_one("#inspect-body", Static).render())
+        await pilot.press("escape")
+        assert isinstance(app.screen, ContainersScreen)
+
+
+async def test_stats_slow_down_while_the_containers_screen_is_hidden():
+    app, docker = demo_app(FakeClock())
+    async with app.run_test(size=SIZE) as pilot:
+        poller = app.containers.stats_poller
+        assert poller.interval == 10.0
+        await open_containers(pilot, app, docker)
+        assert poller.interval == app.config.docker.stats_interval
+        await pilot.press("d")
+        assert poller.interval == 10.0
+
+
+async def test_live_demo_session_updates_by_itself_and_quits_cleanly():
+    app, docker = demo_app(FakeClock(), start_polling=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        table = app.screen.query_one(ContainerTable)
+        await wait_for(pilot, lambda: table.row_count == 12, what="the demo fleet")
+        await wait_for(pilot, lambda: app.containers.state.overview is not None, what="the profiles")
+        await pilot.press("q")
+    assert docker._stopped.is_set()
+
+
+async def test_row_table_draws_again_only_the_rows_that_changed_and_keeps_the_cursor_on_its_row():
+    from spark_tui.widgets.row_table import RowTable, TableColumn
+    from textual.app import App
+
+    class OneTable(App):
+        chosen: list[str] = []
+
+        def compose(self):
+            yield RowTable()
+
+        def on_row_table_chosen(self, message: RowTable.Chosen) -> None:
+            self.chosen.append(message.key)
+
+    app = OneTable()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(RowTable)
+        table.set_columns([TableColumn("name", "Name", 10), TableColumn("cpu", "CPU", 5, right=True)])
+        rows = [(f"k{i}", (f"row {i}", f"{i}%")) for i in range(30)]
+        table.set_rows(rows)
+        await pilot.pause()
+        drawn: list[str] = []
+        render = table._render_cells
+        table._render_cells = lambda cells, style: drawn.append(cells[0]) or render(cells, style)
+        rows[3] = ("k3", ("row 3", "33%"))
+        table.set_rows(rows)
+        await pilot.pause()
+        assert drawn == ["row 3"], "one changed row, one row drawn"
+        assert table.render_line(4).text.startswith(" row 3" + " " * 9 + "33% "), "right-aligned figures"
+        table.select("k5")
+        table.set_rows([("new", ("new", "0%")), *rows])
+        assert table.cursor_key == "k5" and table.keys[0] == "new"
+        table.focus()
+        await pilot.press("end")
+        assert table.cursor_key == "k29" and table.scroll_offset.y > 0
+        await pilot.press("enter")
+        assert app.chosen == ["k29"]
