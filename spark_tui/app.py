@@ -34,6 +34,7 @@ from spark_tui.widgets.status_bar import StatusBar
 
 SOURCE_LABELS = {"gpu": "GPU (NVML)", "system": "system"}
 REDRAW_COALESCE_S = 0.05
+SWITCH_MASK_S = 0.005  # see SparkApp.delay_update
 
 
 def validate_theme(name: str) -> str | None:
@@ -95,6 +96,11 @@ class SparkApp(App[int]):
         }
         self._failing: set[str] = set()
         self._redraw_pending: set[str] = set()
+
+    def delay_update(self, delay: float = 0.05) -> None:
+        # Textual holds the screen for 50 ms at each mode switch to mask its rebuild; our screens
+        # stay mounted between switches, so that wait would only add to the key-to-screen time.
+        super().delay_update(min(delay, SWITCH_MASK_S))
 
     def _poller(self, name: str, sample, message_type) -> Poller:
         return Poller(

@@ -14,14 +14,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Static
+from textual.widgets import ContentSwitcher, Static
 
 from spark_tui import format as fmt
 from spark_tui.bench.live import LiveRun
 from spark_tui.bench.plan import PlanError
 from spark_tui.machine_state import MachineState
+from spark_tui.screens.mode_screen import ModeScreen
 from spark_tui.widgets.bench_form import BenchForm
 from spark_tui.widgets.cell_table import CellTable
+from spark_tui.widgets.key_bar import KeyBar
 from spark_tui.widgets.status_bar import StatusBar
 from spark_tui.widgets.text import set_display, set_titles, update_text
 from spark_tui.widgets.throughput_plot import LatencyThroughputPlot, ThroughputPlot
@@ -70,7 +72,7 @@ def rate(value: float | None) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
 
-class BenchScreen(Screen):
+class BenchScreen(ModeScreen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     BINDINGS = [
@@ -101,7 +103,7 @@ class BenchScreen(Screen):
                 yield Static(id="bench-progress")
                 yield Static(id="bench-notices")
                 yield CellTable(id="bench-cells")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def controller(self) -> BenchController:

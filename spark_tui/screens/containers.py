@@ -10,14 +10,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from spark_tui import format as fmt
 from spark_tui.containers_state import ContainersState
 from spark_tui.models.containers import Container
 from spark_tui.screens.detail import show_sampled_at
+from spark_tui.screens.mode_screen import ModeScreen
 from spark_tui.widgets.container_table import ContainerTable, ports_detail
+from spark_tui.widgets.key_bar import KeyBar
 from spark_tui.widgets.profiles_panel import ProfilesPanel
 from spark_tui.widgets.status_bar import StatusBar
 from spark_tui.widgets.text import set_display, set_titles, update_text
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 CONTAINER_ACTIONS = ("start", "stop", "restart", "logs", "inspect")
 
 
-class ContainersScreen(Screen):
+class ContainersScreen(ModeScreen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
 
@@ -47,7 +48,7 @@ class ContainersScreen(Screen):
             yield ContainerTable(id="container-table")
             yield Static(id="container-detail")
         yield ProfilesPanel(id="profiles-panel")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def controller(self) -> ContainersController:

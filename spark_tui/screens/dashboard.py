@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from spark_tui.machine_state import MachineState
+from spark_tui.screens.mode_screen import ModeScreen
 from spark_tui.widgets.gpu_panel import GpuPanel
+from spark_tui.widgets.key_bar import KeyBar
 from spark_tui.widgets.memory_panel import MemoryPanel
 from spark_tui.widgets.status_bar import StatusBar
 from spark_tui.widgets.system_panel import SystemPanel
 from spark_tui.widgets.text import set_display, update_text
 
 
-class DashboardScreen(Screen):
+class DashboardScreen(ModeScreen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
 
@@ -27,7 +28,7 @@ class DashboardScreen(Screen):
             with Vertical(id="side"):
                 yield MemoryPanel()
                 yield SystemPanel()
-        yield Footer()
+        yield KeyBar()
 
     def on_screen_resume(self) -> None:
         self.app.refresh_status_bar()

@@ -14,19 +14,33 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from spark_tui.bench.adapters import ADAPTERS
 from spark_tui.bench.report import cell_notes
 from spark_tui.bench.results import runs_dir
-from spark_tui.bench.saved_runs import CellComparison, SavedRun, compare_runs, list_runs, load_run, read_throughput
+from spark_tui.bench.saved_runs import (
+    CellComparison,
+    SavedRun,
+    compare_runs,
+    list_runs,
+    load_run,
+    read_throughput,
+)
 from spark_tui.models.bench import SecondPoint
 from spark_tui.screens.bench import sync_status_bar
+from spark_tui.screens.mode_screen import ModeScreen
 from spark_tui.widgets.cell_table import CellTable
+from spark_tui.widgets.key_bar import KeyBar
 from spark_tui.widgets.status_bar import StatusBar
 from spark_tui.widgets.text import set_display, set_titles, update_text
 from spark_tui.widgets.theme_colors import theme_colors
-from spark_tui.widgets.throughput_plot import LatencyThroughputPlot, Series, ThroughputPlot, batch_series
+from spark_tui.widgets.throughput_plot import (
+    LatencyThroughputPlot,
+    Series,
+    ThroughputPlot,
+    batch_series,
+)
 
 STATUS_ROLE = {"completed": "success", "cancelled": "warning", "aborted": "error", "failed": "error", "interrupted": "warning", "running": "accent"}
 COLUMNS = (("mark", " "), ("started", "Started"), ("status", "Status"), ("service", "Service"), ("model", "Model"),
@@ -102,7 +116,7 @@ class RunsCompared(Message):
         self.rows = rows
 
 
-class HistoryScreen(Screen):
+class HistoryScreen(ModeScreen):
     BINDINGS = [
         Binding("enter", "open_run", "Open", id="history.open"),
         Binding("space", "mark", "Mark", id="history.mark"),
@@ -121,7 +135,7 @@ class HistoryScreen(Screen):
         with Vertical(id="history-panel", classes="panel"):
             yield DataTable(id="history-table", cursor_type="row")
             yield Static(id="history-detail")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def directory(self) -> str:
@@ -278,7 +292,7 @@ class RunScreen(Screen):
                 yield LatencyThroughputPlot(id="run-latency", live=False)
             yield Static(id="run-notes")
             yield CellTable(id="run-cells")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         set_titles(self.query_one("#run-panel"), f"Run {self.run.run_id}", escape(str(self.run.directory)))
@@ -330,7 +344,7 @@ class CompareScreen(Screen):
                 yield Static(id="compare-b", classes="compare-run")
             yield LatencyThroughputPlot(id="compare-latency", live=False)
             yield DataTable(id="compare-table", cursor_type="row")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         set_titles(self.query_one("#compare-panel"), "Compare runs", "B/A above 1: B is faster")

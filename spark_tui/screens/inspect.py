@@ -10,13 +10,14 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from spark_tui.models.containers import Container
 from spark_tui.polling import run_in_daemon_thread
 from spark_tui.screens.detail import DetailScreen
 from spark_tui.sources.container_backend import ContainerBackend
 from spark_tui.sources.docker_errors import ContainerActionError, DockerUnavailable
+from spark_tui.widgets.key_bar import KeyBar
 from spark_tui.widgets.status_bar import StatusBar
 
 
@@ -47,7 +48,7 @@ class InspectScreen(DetailScreen):
             view.border_title = f"Inspect · {self.container.name}"
             view.border_subtitle = "secrets masked"
             yield Static(f"Reading docker inspect {escape(self.container.short_id)}…", id="inspect-body")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.run_worker(self._read(), name=f"inspect-{self.container.short_id}", exit_on_error=False)

@@ -15,14 +15,15 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Input, Log
+from textual.widgets import Input, Log
 
 from spark_tui.container_messages import LogLinesArrived, LogsEnded
 from spark_tui.models.containers import Container, LogLine
 from spark_tui.screens.detail import DetailScreen
 from spark_tui.sources.container_backend import ContainerBackend, LogStream
-from spark_tui.sources.log_buffer import LogBuffer, compile_query
 from spark_tui.sources.docker_errors import ContainerActionError, DockerUnavailable
+from spark_tui.sources.log_buffer import LogBuffer, compile_query
+from spark_tui.widgets.key_bar import KeyBar
 from spark_tui.widgets.status_bar import StatusBar
 from spark_tui.widgets.text import set_titles
 
@@ -95,7 +96,7 @@ class LogsScreen(DetailScreen):
         log.highlighter = self.highlighter
         yield log
         yield Input(placeholder="search the logs (case-insensitive); enter keeps it, esc clears", id="log-search")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._titles()

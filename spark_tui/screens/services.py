@@ -11,12 +11,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from spark_tui import probes_text as text
 from spark_tui.models.probes import ProbeState, ProbeStatus
 from spark_tui.probes_state import ProbesState
+from spark_tui.screens.mode_screen import ModeScreen
+from spark_tui.widgets.key_bar import KeyBar
 from spark_tui.widgets.probe_table import ProbeTable
 from spark_tui.widgets.status_bar import StatusBar
 from spark_tui.widgets.text import set_titles, update_text
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 AGO_REFRESH_S = 10.0  # "last: HTTP 503 · 40s ago" moves in 10 s steps
 
 
-class ServicesScreen(Screen):
+class ServicesScreen(ModeScreen):
     BINDINGS = [
         Binding("r", "check", "Check now", id="services.check"),
         Binding("a", "check_all", "Check all", id="services.check_all", show=False),
@@ -39,7 +40,7 @@ class ServicesScreen(Screen):
         with Vertical(id="services-panel", classes="panel"):
             yield ProbeTable(id="probe-table")
             yield Static(id="probe-detail")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     @property
     def controller(self) -> ProbesController:
