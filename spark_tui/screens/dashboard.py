@@ -1,4 +1,5 @@
-"""The main screen: every GPU, memory read right, CPU and I/O."""
+"""The main screen: every GPU, memory read right, CPU and I/O; on a large terminal also whether
+each service answers and the Compose profiles, with their toggle."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from spark_tui.screens.mode_screen import ModeScreen
 from spark_tui.widgets.gpu_panel import GpuPanel
 from spark_tui.widgets.key_bar import KeyBar
 from spark_tui.widgets.memory_panel import MemoryPanel
+from spark_tui.widgets.profiles_panel import ProfilesPanel
+from spark_tui.widgets.services_panel import ServicesPanel
 from spark_tui.widgets.status_bar import StatusBar
 from spark_tui.widgets.system_panel import SystemPanel
 from spark_tui.widgets.text import set_display, update_text
@@ -19,6 +22,7 @@ from spark_tui.widgets.text import set_display, update_text
 class DashboardScreen(ModeScreen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+    ROOMY_FROM = 42  # rows from which the side column of a wide terminal also holds the Compose profiles
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -28,7 +32,12 @@ class DashboardScreen(ModeScreen):
             with Vertical(id="side"):
                 yield MemoryPanel()
                 yield SystemPanel()
+                yield ServicesPanel(id="dashboard-services")
+                yield ProfilesPanel(id="dashboard-profiles")
         yield KeyBar()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.height >= self.ROOMY_FROM, "-roomy")
 
     def on_screen_resume(self) -> None:
         self.app.refresh_status_bar()

@@ -290,3 +290,24 @@ async def test_row_table_draws_again_only_the_rows_that_changed_and_keeps_the_cu
         assert table.cursor_key == "k29" and table.scroll_offset.y > 0
         await pilot.press("enter")
         assert app.chosen == ["k29"]
+
+
+async def test_a_wide_dashboard_toggles_a_profile_and_shows_the_services_too():
+    app, docker = demo_app(FakeClock(), pace_s=0.2, start_polling=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await feed_containers(pilot, app, docker)
+        dashboard = app.screen
+        assert isinstance(dashboard, DashboardScreen)
+        assert dashboard.query_one("#dashboard-services").display and dashboard.query_one("#dashboard-profiles").display
+        panel = dashboard.query_one(ProfilesPanel)
+        table = panel.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count > 0, what="the profiles on the dashboard")
+        table.focus()
+        table.move_cursor(row=table.get_row_index("profile:ai/embed"))
+        await pilot.press("space")
+        await wait_for(pilot, lambda: "up (1/1)" in cell(table, "profile:ai/embed", "state"), timeout=10, what="the profile to come up")
+        assert "started profile embed of ai" in text_of(panel.query_one("#compose-headline", Static))
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert not dashboard.query_one("#dashboard-profiles").display  # no room: the containers screen has them
+        assert app.focused is None or app.focused.display and "dashboard-profiles" not in {n.id for n in app.focused.ancestors_with_self}

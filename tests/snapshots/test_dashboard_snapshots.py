@@ -1,9 +1,13 @@
 """What the user sees: the dashboard of a simulated Spark mid-inference, small and large."""
 
 import pytest
+from containers_support import feed_containers
+from probe_support import feed_demo_probes
 from support import FakeClock, demo_sources, feed, nvml_sources
 
 from spark_tui.app import make_app
+from spark_tui.sources.demo_docker import DemoDocker
+from spark_tui.sources.demo_probes import DemoProbes
 from spark_tui.sources.fake_nvml import FakeNvml, h100
 
 import pynvml
@@ -50,3 +54,19 @@ def test_dashboard_two_discrete_gpus(snap_compare):
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(160, 48), (132, 30)])
+def test_dashboard_with_services_and_profiles(snap_compare, size):
+    """A wide terminal: services and (when tall enough) Compose profiles beside memory and CPU."""
+    clock = FakeClock()
+    docker = DemoDocker(clock=clock, pace_s=0.01)
+    probes = DemoProbes(clock=clock)
+    app = make_app(sources=demo_sources(clock), start_polling=False, containers=docker, probes=probes)
+
+    async def run_before(pilot) -> None:
+        await feed_containers(pilot, app, docker)
+        feed_demo_probes(app, probes, checks=3)
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
