@@ -196,9 +196,20 @@ class BenchForm(VerticalScroll):
             self.query_one(f"#form-{name}", Input).value = value
 
     @on(Input.Changed)
-    def _typed(self) -> None:
-        if not self._filling:
-            self.refresh_summary()
+    def _typed(self, event: Input.Changed) -> None:
+        if self._filling:
+            return
+        if event.input.id == "form-url":
+            self._url_typed(event.value.strip())
+        self.refresh_summary()
+
+    def _url_typed(self, url: str) -> None:
+        """Another URL than the selected service's is a custom target: the run must not carry its name."""
+        target = next((t for t in self.targets if t.name == self._service), None)
+        if target is not None and url.rstrip("/") != target.url.rstrip("/"):
+            self._service = CUSTOM  # set first: the select's Changed event is then ours, ignored
+            self.query_one("#form-service", Select).value = CUSTOM
+            self.draft = replace(self.draft, service=None)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#form-start")

@@ -73,6 +73,35 @@ kind = "postgres"
         assert launch.request.results_dir == str(tmp_path) and not launch.request.demo
 
 
+async def test_typing_another_url_makes_the_target_a_custom_one(tmp_path: Path) -> None:
+    config = parse_config(f"""
+[bench]
+results_dir = "{tmp_path}"
+[[probes]]
+name = "embedder"
+kind = "tei"
+url = "http://127.0.0.1:18080"
+""")
+    app = make(tmp_path, config)
+    async with app.run_test(size=SIZE) as pilot:
+        app.action_bench_service("embedder")
+        await wait_for(pilot, lambda: isinstance(app.screen, BenchScreen) and app.screen.query(BenchForm))
+        await pilot.pause(0.1)
+        form = app.screen.query_one(BenchForm)
+        url = form.query_one("#form-url", Input)
+        url.value = "http://127.0.0.1:18080/"  # the same server: still the service
+        await pilot.pause()
+        assert form.query_one("#form-service", Select).value == "embedder"
+        url.value = "http://127.0.0.1:19999"
+        await pilot.pause()
+        assert form.query_one("#form-service", Select).value == "__custom__"
+        assert form.query_one("#form-adapter", Select).value == "tei" and form.query_one("#form-seconds", Input).value
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.bench.live is not None)
+        plan = app.bench.launch.request.plan
+        assert plan.service is None and plan.url == "http://127.0.0.1:19999" and plan.adapter == "tei"
+
+
 async def test_a_bad_field_is_named_and_nothing_starts(tmp_path: Path) -> None:
     app = make(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
