@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from spark_tui.palette import Command, ListedCommands
 
 
-class ContainersCommands(Provider):
-    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+class ContainersCommands(ListedCommands):
+    def _commands(self) -> list[Command]:
         app = self.app
         controller = getattr(app, "containers", None)
-        commands: list[tuple[str, str, Callable[[], object]]] = [
+        commands: list[Command] = [
             ("Containers", "Every container by Compose project, and the profiles", partial(app.switch_mode, "containers")),
         ]
         if controller is None:
@@ -32,14 +31,3 @@ class ContainersCommands(Provider):
         if controller.compose_running:
             commands.append(("Cancel the compose command", "Stop docker compose (containers it already started stay)", controller.cancel_compose))
         return commands
-
-    async def discover(self) -> Hits:
-        for name, help_text, callback in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, help_text, callback in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -19,11 +19,11 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
 from textual.screen import Screen
 
 from spark_tui.config import Config
+from spark_tui.palette import Command, ListedCommands
 
 if TYPE_CHECKING:
     from spark_tui.app import SparkApp
@@ -188,15 +188,15 @@ class BenchController:
             screen.show_machine(self.app.machine)
 
 
-class BenchCommands(Provider):
+class BenchCommands(ListedCommands):
     """Command palette: benchmark a known service, cancel the run, the saved runs."""
 
-    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+    def _commands(self) -> list[Command]:
         app = self.app
         controller: BenchController | None = getattr(app, "bench", None)
         if controller is None:
             return []
-        commands: list[tuple[str, str, Callable[[], object]]] = [
+        commands: list[Command] = [
             ("Benchmark", "Throughput and latency of an embedding or parse server", partial(app.switch_mode, "bench")),
             ("Saved benchmark runs", "Open one, compare two", partial(app.switch_mode, "history")),
         ]
@@ -207,14 +207,3 @@ class BenchCommands(Provider):
                 commands.append((f"Benchmark {target.name}", target.label,
                                  partial(app.open_bench, target.preset, target.url, name=target.name)))  # type: ignore[attr-defined]
         return commands
-
-    async def discover(self) -> Hits:
-        for name, help_text, callback in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, help_text, callback in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from spark_tui.models.compose import ComposeOverview, ComposeProject, ComposeService
-from spark_tui.models.containers import Container, ContainerListing, ContainerStats, EngineStatus, PublishedPort
+from spark_tui.models.containers import (
+    Container,
+    ContainerListing,
+    ContainerStats,
+    EngineStatus,
+    PublishedPort,
+)
 from spark_tui.sources.compose_model import profiles_of
 
 GIB = 1 << 30
@@ -96,36 +102,33 @@ class DemoContainers:
             changed=frozenset(c.id for c in containers),
         )
 
-    def stats(self) -> dict[str, ContainerStats]:
-        t = self.clock() - self.started
-        result = {}
-        for container, spec in self._containers():
-            if not spec.running:
-                continue
-            wave = 0.5 + 0.5 * math.sin(t / 9 + len(spec.service))
-            gpu = int(spec.memory * 6) if spec.gpu else None
-            result[container.id] = ContainerStats(
-                container_id=container.id,
-                cpu_percent=spec.cpu * (0.6 + wave),
-                memory_used=int(spec.memory * (0.95 + 0.05 * wave)),
-                memory_peak=int(spec.memory * 1.1),
-                pids=12 if spec.gpu else 4,
-                gpu_memory=gpu,
-            )
-        return result
 
-    def overview(self) -> ComposeOverview:
-        containers = [c for c, _ in self._containers()]
-        projects = []
-        for project, specs in FLEET.items():
-            services = tuple(
-                ComposeService(name=s.service, profiles=s.profiles, image=s.image, gpu=s.gpu) for s in sorted(specs, key=lambda s: s.service)
+def spec_stats(container_id: str, spec: _Spec, t: float, gpu_memory: int | None) -> ContainerStats:
+    """A running demo container's figures `t` seconds into the demo: they breathe with the clock."""
+    wave = 0.5 + 0.5 * math.sin(t / 9 + len(spec.service))
+    return ContainerStats(
+        container_id=container_id,
+        cpu_percent=spec.cpu * (0.6 + wave),
+        memory_used=int(spec.memory * (0.95 + 0.05 * wave)),
+        memory_peak=int(spec.memory * 1.1),
+        pids=12 if spec.gpu else 4,
+        gpu_memory=gpu_memory,
+    )
+
+
+def fleet_overview(containers: list[Container], taken_at: float, engine_problem: str | None = None) -> ComposeOverview:
+    """The demo's Compose projects and profiles, their states read from `containers`."""
+    projects = []
+    for project, specs in FLEET.items():
+        services = tuple(
+            ComposeService(name=s.service, profiles=s.profiles, image=s.image, gpu=s.gpu, memory_reservation=s.memory)
+            for s in sorted(specs, key=lambda s: s.service)
+        )
+        profiles, always_on = profiles_of(project, services, containers)
+        projects.append(
+            ComposeProject(
+                name=project, config_files=(f"/home/spark/{project}/compose.yaml",), working_dir=f"/home/spark/{project}",
+                services=services, profiles=profiles, always_on=always_on,
             )
-            profiles, always_on = profiles_of(project, services, containers)
-            projects.append(
-                ComposeProject(
-                    name=project, config_files=(f"/home/spark/{project}/compose.yaml",), working_dir=f"/home/spark/{project}",
-                    services=services, profiles=profiles, always_on=always_on,
-                )
-            )
-        return ComposeOverview(taken_at=self.clock(), projects=tuple(projects))
+        )
+    return ComposeOverview(taken_at=taken_at, projects=tuple(projects), engine_problem=engine_problem)

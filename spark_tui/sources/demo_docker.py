@@ -8,7 +8,6 @@ containers screen runs the same code paths with or without an engine.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -25,13 +24,24 @@ from spark_tui.models.compose import (
     ComposeOverview,
     ComposeProfile,
     ComposeProject,
-    ComposeService,
     MemoryBudget,
 )
-from spark_tui.models.containers import Container, ContainerListing, ContainerStats, EngineStatus, LogLine, PublishedPort
-from spark_tui.sources.compose_model import profiles_of
+from spark_tui.models.containers import (
+    Container,
+    ContainerListing,
+    ContainerStats,
+    EngineStatus,
+    LogLine,
+    PublishedPort,
+)
 from spark_tui.sources.compose_projects import ComposeProjects
-from spark_tui.sources.demo_containers import FLEET, DemoContainers, _Spec
+from spark_tui.sources.demo_containers import (
+    FLEET,
+    DemoContainers,
+    _Spec,
+    fleet_overview,
+    spec_stats,
+)
 from spark_tui.sources.docker_errors import ContainerActionError
 from spark_tui.sources.memory_budget import profile_budget
 
@@ -168,19 +178,11 @@ class DemoDocker:
             if container.state != "running" or container.id not in self._specs:
                 continue
             _, spec = self._specs[container.id]
-            wave = 0.5 + 0.5 * math.sin(t / 9 + len(spec.service))
             if gpu_memory is not None:
                 gpu = gpu_memory.get(container.id)
             else:
                 gpu = int(spec.memory * 6) if spec.gpu else None
-            result[container.id] = ContainerStats(
-                container_id=container.id,
-                cpu_percent=spec.cpu * (0.6 + wave),
-                memory_used=int(spec.memory * (0.95 + 0.05 * wave)),
-                memory_peak=int(spec.memory * 1.1),
-                pids=12 if spec.gpu else 4,
-                gpu_memory=gpu,
-            )
+            result[container.id] = spec_stats(container.id, spec, t, gpu)
         return result
 
     def container_of_pid(self, pid: int) -> str | None:
@@ -264,21 +266,7 @@ class DemoDocker:
     # -- compose ---------------------------------------------------------------------------
 
     def overview(self, containers: Iterable[Container], engine_problem: str | None = None) -> ComposeOverview:
-        containers = list(containers)
-        projects = []
-        for project, specs in FLEET.items():
-            services = tuple(
-                ComposeService(name=s.service, profiles=s.profiles, image=s.image, gpu=s.gpu, memory_reservation=s.memory)
-                for s in sorted(specs, key=lambda s: s.service)
-            )
-            profiles, always_on = profiles_of(project, services, containers)
-            projects.append(
-                ComposeProject(
-                    name=project, config_files=(f"/home/spark/{project}/compose.yaml",), working_dir=f"/home/spark/{project}",
-                    services=services, profiles=profiles, always_on=always_on,
-                )
-            )
-        return ComposeOverview(taken_at=self.clock(), projects=tuple(projects), engine_problem=engine_problem)
+        return fleet_overview(list(containers), self.clock(), engine_problem)
 
     def invalidate_overview(self) -> None:
         """Nothing is cached: the demo model is in memory."""

@@ -116,18 +116,18 @@ def test_log_buffer_search() -> None:
 
 
 def test_demo_fleet_has_the_shapes_of_the_real_sources() -> None:
-    from spark_tui.sources.demo_containers import DemoContainers
+    from spark_tui.sources.demo_docker import DemoDocker
 
     now = [1000.0]
-    demo = DemoContainers(clock=lambda: now[0])
-    listing = demo.listing()
+    demo = DemoDocker(clock=lambda: now[0])
+    listing = demo.fleet.listing()
     assert listing.engine.up and len(listing.containers) == 9
     assert [g.project for g in listing.groups()] == ["ai", "docs", None]
-    stats = demo.stats()
+    stats = demo.sample_stats(listing.containers, None)
     running = {c.id for c in listing.containers if c.state == "running"}
     assert set(stats) == running
     assert all(s.memory_used and s.cpu_percent is not None for s in stats.values())
-    states = {(p.project, p.name): p.state for project in demo.overview().projects for p in project.profiles}
+    states = {(p.project, p.name): p.state for project in demo.overview(listing.containers).projects for p in project.profiles}
     assert states == {("ai", "embed"): "down", ("ai", "gpu"): "up", ("docs", "ocr"): "down"}
     now[0] += 30
-    assert all(c.health in (None, "healthy") for c in demo.listing().containers)
+    assert all(c.health in (None, "healthy") for c in demo.containers())
