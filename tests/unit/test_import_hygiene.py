@@ -12,13 +12,15 @@ DATA_PACKAGES = ("spark_tui.sources", "spark_tui.bench", "spark_tui.models")
 def data_modules() -> list[str]:
     names = []
     for info in pkgutil.walk_packages(spark_tui.__path__, "spark_tui."):
-        if info.name.startswith(DATA_PACKAGES) or info.name in DATA_PACKAGES:
+        if info.name in DATA_PACKAGES or info.name.startswith(tuple(package + "." for package in DATA_PACKAGES)):
             names.append(info.name)
     return names
 
 
 def test_there_are_data_modules() -> None:
-    assert "spark_tui.sources.nvml" in data_modules()
+    modules = data_modules()
+    assert {"spark_tui.sources.nvml", "spark_tui.bench.runner", "spark_tui.bench.stream", "spark_tui.models.bench"} <= set(modules)
+    assert "spark_tui.bench_targets" not in modules  # a sibling of the package, not in it
 
 
 def test_data_layer_does_not_import_textual() -> None:
