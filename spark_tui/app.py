@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import partial
 
 from textual import on
@@ -9,6 +10,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.theme import BUILTIN_THEMES
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from spark_tui.palette import SparkCommands
@@ -34,6 +36,8 @@ from spark_tui.widgets.status_bar import StatusBar
 
 SOURCE_LABELS = {"gpu": "GPU (NVML)", "system": "system"}
 REDRAW_COALESCE_S = 0.05
+LAZY_REDRAW_S = 1.2  # probe results and container stats wait (at most) for the next sample's frame
+LAZY_PARTS = frozenset({"probes", "stats"})
 SWITCH_MASK_S = 0.005  # see SparkApp.delay_update
 
 
@@ -96,6 +100,8 @@ class SparkApp(App[int]):
         }
         self._failing: set[str] = set()
         self._redraw_pending: set[str] = set()
+        self._redraw_timer: Timer | None = None
+        self._redraw_due = 0.0
 
     def delay_update(self, delay: float = 0.05) -> None:
         # Textual holds the screen for 50 ms at each mode switch to mask its rebuild; our screens
@@ -167,12 +173,21 @@ class SparkApp(App[int]):
 
     def _schedule_redraw(self, source: str) -> None:
         """Samples that arrive together (the pollers run in step) are drawn in one frame:
-        every panel changes each second, so each frame repaints nearly the whole screen."""
-        if not self._redraw_pending:
-            self.set_timer(REDRAW_COALESCE_S, self._redraw)
+        every panel changes each second, so each frame repaints nearly the whole screen.
+        On the dashboard, probe results and container stats (their side panels), which come on
+        their own cadence, join that frame instead of making one of their own."""
         self._redraw_pending.add(source)
+        lazy = source in LAZY_PARTS and self.screen_stack and isinstance(self.screen, DashboardScreen)
+        delay = LAZY_REDRAW_S if lazy else REDRAW_COALESCE_S
+        due = time.monotonic() + delay
+        if self._redraw_timer is None or due < self._redraw_due:
+            if self._redraw_timer is not None:
+                self._redraw_timer.stop()
+            self._redraw_timer = self.set_timer(delay, self._redraw)
+            self._redraw_due = due
 
     def _redraw(self) -> None:
+        self._redraw_timer = None
         pending, self._redraw_pending = self._redraw_pending, set()
         if self.screen_stack and isinstance(self.screen, DashboardScreen) and pending & {"gpu", "system"}:
             self.screen.show_machine(self.machine, gpu="gpu" in pending, system="system" in pending)

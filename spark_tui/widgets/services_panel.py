@@ -52,9 +52,17 @@ class ServicesPanel(Vertical):
         yield Static(classes="services-rows")
 
     _ready = False
+    _stale = False
 
     def on_mount(self) -> None:
         self._ready = True
+        self._draw_latest()
+
+    def on_show(self) -> None:
+        if self._stale:
+            self._draw_latest()
+
+    def _draw_latest(self) -> None:
         controller = getattr(self.app, "probes", None)
         if controller is not None:
             self.show(controller.state)
@@ -62,6 +70,10 @@ class ServicesPanel(Vertical):
     def show(self, state: ProbesState) -> None:
         if not self._ready:
             return  # on_mount draws
+        if not self.display:
+            self._stale = True  # hidden by the layout: drawn when shown
+            return
+        self._stale = False
         set_titles(self, f"Services · {state.summary()}")
         statuses = sorted(state.statuses.values(), key=lambda s: (ORDER[s.state], s.name.lower()))
         if not statuses:

@@ -106,8 +106,8 @@ class TrendChart(Widget):
             first_column(points, now, span, width),
         )
         if picture != self._picture:
+            self.refresh(changed_region(self._picture, picture).translate((0, self.TITLE_ROWS)))
             self._picture = picture
-            self.refresh(Region(0, self.TITLE_ROWS, width, height))
 
     def render_line(self, y: int) -> Strip:
         if y < self.TITLE_ROWS:
@@ -137,6 +137,20 @@ class TrendChart(Widget):
                     segments.append(cell(total - floor, min(low or 0, total) - floor, main, lower_style, background))
             strips.append(Strip(Segment.simplify(segments), picture.width))
         return strips
+
+
+def changed_region(old: Picture | None, new: Picture) -> Region:
+    """Where `new` differs from `old`: between two grid steps only the newest column changes,
+    and repainting just it keeps a wide chart's frame (and what goes to the terminal) small."""
+    full = Region(0, 0, new.width, new.height)
+    if old is None or (old.width, old.height, old.first_column) != (new.width, new.height, new.first_column):
+        return full
+    old_lowers = old.lowers or (None,) * old.width
+    new_lowers = new.lowers or (None,) * new.width
+    changed = [x for x in range(new.width) if old.totals[x] != new.totals[x] or old_lowers[x] != new_lowers[x]]
+    if not changed:
+        return full  # the same columns in another colour role (lowers appeared or went)
+    return Region(changed[0], 0, changed[-1] - changed[0] + 1, new.height)
 
 
 def levels(points: Sequence[Point], now: float, span: float, width: int, height: int, lo: float, hi: float, max_gap: float) -> Levels:

@@ -249,3 +249,17 @@ def test_two_probes_with_one_name_exit_2_with_one_line(tmp_path: Path, capsys: p
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert err == "spark-tui: probes[1].name: 'vllm' is already the name of probes[0]"
+
+
+async def test_the_dashboard_panel_skips_drawing_while_hidden_and_is_current_once_shown():
+    clock = FakeClock()
+    app, probes = demo_app(clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        panel = app.screen.query_one(ServicesPanel)
+        rows = panel.query_one(".services-rows", Static)
+        feed_demo_probes(app, probes, checks=2)
+        await pilot.pause(0.1)
+        assert not panel.display and "omniparser" not in str(rows.render())  # too narrow: hidden, not drawn
+        await pilot.resize_terminal(160, 48)
+        await wait_for(pilot, lambda: "omniparser" in str(rows.render()), what="the panel drawn when shown")
+        assert panel.display and "1 down" in str(panel.border_title)

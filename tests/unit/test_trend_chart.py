@@ -1,0 +1,57 @@
+"""The block-character chart: levels in eighths, and which part of it a new sample repaints."""
+
+from textual.app import App, ComposeResult
+from textual.geometry import Region
+
+from spark_tui.widgets.trend_chart import Picture, TrendChart, changed_region, levels
+
+
+def picture(totals, lowers=None, first_column=0, height=4) -> Picture:  # type: ignore[no-untyped-def]
+    return Picture(len(totals), height, tuple(totals), tuple(lowers) if lowers else None, first_column)
+
+
+def test_levels_fill_eighths_and_a_small_value_still_shows() -> None:
+    points = [(t + 0.5, v) for t, v in zip(range(10), [0, 0.1, 50, 100, 200, 0, 0, 0, 0, 0])]
+    out = levels(points, now=10.0, span=10.0, width=10, height=2, lo=0.0, hi=100.0, max_gap=2.5)
+    assert out == (0, 1, 8, 16, 16, 0, 0, 0, 0, 0)  # 0.1% shows as 1/8; 200% is clipped at the top
+
+
+def test_only_the_columns_that_changed_are_repainted() -> None:
+    old = picture([1, 2, 3, 4, 5])
+    assert changed_region(old, picture([1, 2, 3, 4, 7])) == Region(4, 0, 1, 4)
+    assert changed_region(old, picture([1, 9, 3, 4, 7])) == Region(1, 0, 4, 4)
+    with_lower = picture([1, 2, 3, 4, 5], lowers=[0, 0, 0, 0, 2])
+    assert changed_region(with_lower, picture([1, 2, 3, 4, 5], lowers=[0, 0, 1, 0, 2])) == Region(2, 0, 1, 4)
+    assert changed_region(old, with_lower) == Region(0, 0, 5, 4)  # a lower series appeared: all of it
+
+
+def test_a_new_size_or_history_start_repaints_everything() -> None:
+    old = picture([1, 2, 3, 4, 5])
+    assert changed_region(None, old) == Region(0, 0, 5, 4)
+    assert changed_region(old, picture([1, 2, 3, 4, 5, 6])) == Region(0, 0, 6, 4)
+    assert changed_region(old, picture([1, 2, 3, 4, 5], first_column=2)) == Region(0, 0, 5, 4)
+    assert changed_region(old, picture([1, 2, 3, 4, 5], height=5)) == Region(0, 0, 5, 5)
+
+
+class ChartApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield TrendChart()
+
+
+async def test_a_sample_within_a_column_repaints_that_column_only_and_draws_right() -> None:
+    app = ChartApp()
+    async with app.run_test(size=(20, 4)) as pilot:
+        chart = app.query_one(TrendChart)
+        points = [(t + 0.5, 50.0) for t in range(20)]
+        chart.plot(points, now=20.0, span=20.0)
+        await pilot.pause()
+        before = [chart.render_line(y).text for y in range(4)]
+        assert before[-1] == "█" * 20 and before[0] == " " * 20
+        repainted: list[Region] = []
+        original = chart.refresh
+        chart.refresh = lambda *regions, **kw: repainted.extend(regions) or original(*regions, **kw)  # type: ignore[method-assign]
+        chart.plot(points[:-1] + [(19.5, 100.0)], now=20.0, span=20.0)
+        assert repainted == [Region(19, 0, 1, 4)]
+        await pilot.pause()
+        after = [chart.render_line(y).text for y in range(4)]
+        assert after[0] == " " * 19 + "█" and after[-1] == before[-1]
