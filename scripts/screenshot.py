@@ -1,6 +1,7 @@
-"""Writes docs/screenshot.svg: the demo (a simulated DGX Spark mid-inference), as in the README.
+"""Writes docs/screenshot.svg: the demo (a simulated DGX Spark mid-inference, its containers,
+profiles and services), as in the README.
 
-  .venv/bin/python scripts/screenshot.py [--size 120x36] [--out docs/screenshot.svg]
+  .venv/bin/python scripts/screenshot.py [--size 150x44] [--out docs/screenshot.svg]
 """
 
 from __future__ import annotations
@@ -15,24 +16,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support import FakeClock, demo_sources, feed  # noqa: E402
+from containers_support import feed_containers  # noqa: E402
+from probe_support import feed_demo_probes  # noqa: E402
+from support import FakeClock, demo_sources  # noqa: E402
 
 from spark_tui.app import make_app  # noqa: E402
+from spark_tui.sources.demo_docker import DemoDocker  # noqa: E402
+from spark_tui.sources.demo_probes import DemoProbes  # noqa: E402
 
 
 async def capture(size: tuple[int, int], seconds: int) -> str:
     clock = FakeClock()
-    sources = demo_sources(clock)
-    app = make_app(sources=sources, start_polling=False)
+    docker = DemoDocker(clock=clock, pace_s=0.01)
+    probes = DemoProbes(clock=clock)
+    app = make_app(sources=demo_sources(clock), start_polling=False, containers=docker, probes=probes)
     async with app.run_test(size=size) as pilot:
-        feed(app, sources, clock, seconds)
-        await pilot.pause(0.3)
+        await feed_containers(pilot, app, docker, machine_seconds=seconds)
+        feed_demo_probes(app, probes, checks=3)
+        await pilot.pause(1.5)  # the dashboard draws probe results with the next frame, at the latest after 1.2 s
         return app.export_screenshot(title="spark-tui --demo")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", default="120x36")
+    parser.add_argument("--size", default="150x44")
     parser.add_argument("--seconds", type=int, default=150, help="simulated seconds of history")
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshot.svg"))
     args = parser.parse_args()

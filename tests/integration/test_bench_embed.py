@@ -153,7 +153,9 @@ def test_a_hanging_server_times_out_and_the_run_stops_after_dead_cells(tmp_path:
 
 
 def test_overload_429_stops_raising_concurrency(tmp_path: Path) -> None:
-    with ApiServer("openai", fault="overload:1", delay_s=0.02) as server:
+    # 2, not 1: the server counts a request as in flight until its handler returns, a moment after
+    # the client has its answer and sent the next one, so a closed loop of 1 can briefly show 2
+    with ApiServer("openai", fault="overload:2", delay_s=0.02) as server:
         result = run(server, "openai", tmp_path, batch_sizes=(1,), concurrencies=(1, 4, 8), requests=20)
     first, second, third = result.cells
     assert first.status == "ok"

@@ -1,7 +1,7 @@
 """What the user sees: the dashboard of a simulated Spark mid-inference, small and large."""
 
 import pytest
-from containers_support import feed_containers
+from containers_support import feed_containers, wait_for
 from probe_support import feed_demo_probes
 from support import FakeClock, demo_sources, feed, nvml_sources
 
@@ -9,8 +9,10 @@ from spark_tui.app import make_app
 from spark_tui.sources.demo_docker import DemoDocker
 from spark_tui.sources.demo_probes import DemoProbes
 from spark_tui.sources.fake_nvml import FakeNvml, h100
+from spark_tui.widgets.services_panel import ServicesPanel
 
 import pynvml
+from textual.widgets import Static
 
 
 def demo_app(seconds: int):
@@ -67,6 +69,9 @@ def test_dashboard_with_services_and_profiles(snap_compare, size):
     async def run_before(pilot) -> None:
         await feed_containers(pilot, app, docker)
         feed_demo_probes(app, probes, checks=3)
+        panel = app.screen.query_one(ServicesPanel)
+        if panel.display:  # drawn with the next frame, or at the latest after LAZY_REDRAW_S
+            await wait_for(pilot, lambda: "omniparser" in str(panel.query_one(Static).render()), timeout=5)
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
