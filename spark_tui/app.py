@@ -229,7 +229,9 @@ class SparkApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            if not self.is_screen_installed("help"):
+                self.install_screen(HelpScreen(), "help")  # kept between openings: composed once
+            self.push_screen("help")
 
     def open_bench(self, preset: str, url: str, *, name: str | None = None) -> None:
         """The benchmark screen with a service's defaults in its form (`preset` as in

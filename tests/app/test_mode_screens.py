@@ -61,3 +61,21 @@ async def test_the_key_bar_drops_what_does_not_fit_and_keeps_the_palette_key():
         text = bar_text(app)
         assert len(text) == 60 and text.rstrip().endswith("^p palette")
         assert " q Quit " in text and "Runs" not in text
+
+
+async def test_help_opens_again_after_closing_and_follows_a_resize_made_meanwhile():
+    from spark_tui.screens.help import HelpScreen
+
+    app = make_app(sources=demo_sources(FakeClock()), start_polling=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("question_mark")
+        first = app.screen
+        assert isinstance(first, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.resize_terminal(80, 24)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert app.screen is first and first.size == (80, 24)
+        await pilot.press("q")  # q closes the help, not the app
+        assert isinstance(app.screen, DashboardScreen) and app.is_running
