@@ -19,6 +19,16 @@ T = TypeVar("T")
 MAX_BACKOFF_S = 30.0
 
 
+async def wait_for_event(event: asyncio.Event, timeout: float) -> bool:
+    """Wait until `event` is set or `timeout` seconds pass; True when it was set."""
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
 async def run_in_daemon_thread(fn: Callable[[], T]) -> T:
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
@@ -103,7 +113,4 @@ class Poller(Generic[T]):
             finally:
                 self.in_flight_since = None
             self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except TimeoutError:
-                pass  # the interval elapsed: time for the next sample
+            await wait_for_event(self._wake, delay)  # poked, or the interval elapsed: sample again

@@ -80,8 +80,8 @@ class ChildRun:
         try:
             self.process.stdin.write(encode_request(self.request))
             self.process.stdin.flush()
-        except OSError:
-            pass  # it died at once: the reader reports why
+        except OSError as exc:
+            log.debug("benchmark process did not take its request: %r", exc)  # it died at once: the reader reports why
         threading.Thread(target=self._read_stderr, name="bench-stderr", daemon=True).start()
         self._reader = threading.Thread(target=self._read_events, name="bench-events", daemon=True)
         self._reader.start()
@@ -96,8 +96,8 @@ class ChildRun:
                 process.stdin.write(b"cancel\n")
                 process.stdin.flush()
                 return
-            except (OSError, ValueError):
-                pass
+            except (OSError, ValueError) as exc:
+                log.debug("cannot ask the benchmark process to cancel (%r): signalling it", exc)
         with contextlib.suppress(ProcessLookupError):
             process.send_signal(signal.SIGINT)
 

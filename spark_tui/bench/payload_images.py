@@ -6,6 +6,7 @@ benchmark needs no imaging package. Frames are deterministic per (resolution, va
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import struct
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spark_tui.bench.payload_text import WORDS
+
+log = logging.getLogger(__name__)
 
 RESOLUTIONS: dict[str, tuple[int, int]] = {"1080p": (1920, 1080), "1440p": (2560, 1440), "4k": (3840, 2160)}
 
@@ -242,8 +245,8 @@ def cached_screenshot(resolution: str, variant: int = 0) -> bytes:
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_bytes(data)
             os.replace(tmp, path)
-        except OSError:
-            pass  # a read-only cache only costs time
+        except OSError as exc:
+            log.debug("payload cache not written (%r): made again next time", exc)
     _MEMORY_CACHE[key] = data
     return data
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 import platform
 import secrets
@@ -28,6 +29,8 @@ import msgspec
 from spark_tui import __version__
 from spark_tui.models.bench import CellSpec, CellSummary, MachineReading, RequestRecord, RunStatus, ServerInfo
 from spark_tui.paths import data_dir
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 
@@ -71,8 +74,8 @@ def environment(extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
             first = f.readline().split()
         if first and first[0] == "MemTotal:":
             env["mem_total_bytes"] = int(first[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
+    except (OSError, ValueError, IndexError) as exc:
+        log.debug("memory size not recorded: %r", exc)
     env.update(extra or {})
     return env
 

@@ -195,6 +195,6 @@ def run_profile(args: argparse.Namespace, config: Config) -> int:
         after, _ = load_overview(config)
         _, now = find_profile(after, profile.name, project.name)
         print(f"profile {now.name} of {project.name}: {now.summary} ({fmt.duration(result.duration_s)})", file=sys.stderr)
-    except (DockerUnavailable, ComposeUnavailable, ProfileNotFound):
-        pass  # the command succeeded; the follow-up state is a courtesy
+    except (DockerUnavailable, ComposeUnavailable, ProfileNotFound) as exc:
+        print(f"profile {profile.name} of {project.name}: done; its state could not be read afterwards: {exc}", file=sys.stderr)
     return EXIT_OK

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -21,6 +22,8 @@ from typing import Any
 
 from spark_tui.masking import mask_text
 from spark_tui.models.compose import CommandOutput, CommandResult, ComposeCommand
+
+log = logging.getLogger(__name__)
 
 CONFIG_TIMEOUT_S = 30.0
 KILL_GRACE_S = 5.0
@@ -109,8 +112,8 @@ class CommandRun:
             return
         try:
             os.killpg(process.pid, sig)  # compose and anything it started (buildx, credential helpers)
-        except (ProcessLookupError, PermissionError):
-            pass  # already gone
+        except (ProcessLookupError, PermissionError) as exc:
+            log.debug("compose process group %d not signalled: %r", process.pid, exc)  # already gone
 
     def _watchdog(self, process: subprocess.Popen[bytes], started: float) -> None:
         """Enforce the timeout and the SIGKILL after a cancel, without blocking the reader."""

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import logging
 import queue
 import re
 import threading
@@ -22,6 +23,8 @@ from spark_tui.models.containers import LogLine
 from spark_tui.sources.docker_containers import CONTAINER_ID, ContainerActionError, parse_docker_time
 from spark_tui.sources.docker_engine import DockerEngine, DockerUnavailable, describe_docker_error
 from spark_tui.sources.log_buffer import LogBuffer, compile_query  # noqa: F401 - SDK-free home, re-exported
+
+log = logging.getLogger(__name__)
 
 _TIMESTAMP = re.compile(rb"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) ")
 MAX_LINE_BYTES = 64 * 1024  # a line longer than this is cut (a binary blob in a log)
@@ -78,8 +81,8 @@ class LogFollower:
         if stream is not None:
             try:
                 stream.close()
-            except Exception:
-                pass  # already closed by the engine
+            except Exception as exc:
+                log.debug("closing a log stream: %r", exc)  # already closed by the engine
 
     def _open(self) -> Any:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import logging
 import os
 import socket
 import threading
@@ -22,8 +23,10 @@ import docker.errors
 import requests.exceptions
 
 from spark_tui.masking import mask_text
-from spark_tui.sources.docker_errors import DockerUnavailable  # noqa: F401 - SDK-free home, re-exported
 from spark_tui.models.containers import EngineStatus
+from spark_tui.sources.docker_errors import DockerUnavailable  # noqa: F401 - SDK-free home, re-exported
+
+log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 DEFAULT_TIMEOUT_S = 10.0
@@ -236,8 +239,8 @@ class DockerEngine:
         if client is not None:
             try:
                 client.close()
-            except Exception:
-                pass  # the connection is already broken; nothing to release cleanly
+            except Exception as exc:
+                log.debug("closing the Docker client: %r", exc)  # the connection is already broken
 
     def close(self) -> None:
         with self._lock:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from spark_tui.sources.docker_engine import DockerEngine, describe_docker_error
+
+log = logging.getLogger(__name__)
 
 # Events that change what the container list shows. exec_* (every healthcheck run) and
 # attach/resize/top are left out at the daemon, so 200 healthchecked containers stay quiet.
@@ -83,5 +86,5 @@ class EventStream:
         self._closed.set()
         try:
             self._stream.close()
-        except Exception:
-            pass  # already broken: the reader ends either way
+        except Exception as exc:
+            log.debug("closing the events stream: %r", exc)  # already broken: the reader ends either way

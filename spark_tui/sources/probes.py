@@ -35,33 +35,11 @@ from urllib.parse import urlsplit
 import httpx
 
 from spark_tui import __version__
-from spark_tui.sources.lean_http import (
-    BodyTooLarge,
-    ClosedWithoutAnswer,
-    HttpError,
-    LeanHttp,
-    NotHttp,
-    Request,
-    UndecodableBody,
-    build_request,
-)
-from spark_tui.models.probes import (
-    ProbeAdded,
-    ProbeEvent,
-    ProbeRemoved,
-    ProbeResult,
-    ProbeSpec,
-    ProbeState,
-    ProbeStatus,
-)
+from spark_tui.models.probes import ProbeAdded, ProbeEvent, ProbeRemoved, ProbeResult, ProbeSpec, ProbeState, ProbeStatus
+from spark_tui.polling import wait_for_event
+from spark_tui.sources.lean_http import BodyTooLarge, ClosedWithoutAnswer, HttpError, LeanHttp, NotHttp, Request, UndecodableBody, build_request
 from spark_tui.sources.presets import Answer, Extras, Outcome, ProbeFailure, preset_for
-from spark_tui.sources.probe_track import (
-    HISTORY,
-    CheckOutput,
-    ProbeListener,
-    ProbeTrack,
-    build_result,
-)
+from spark_tui.sources.probe_track import HISTORY, CheckOutput, ProbeListener, ProbeTrack, build_result
 
 log = logging.getLogger(__name__)
 
@@ -187,8 +165,8 @@ class HttpClients:
             try:
                 async with asyncio.timeout(STOP_TIMEOUT_S):
                     await client.aclose()
-            except (TimeoutError, OSError, httpx.HTTPError):
-                pass  # connections die with the process anyway
+            except (TimeoutError, OSError, httpx.HTTPError) as exc:
+                log.debug("closing the probe clients: %r", exc)  # connections die with the process anyway
 
 
 # ---------------------------------------------------------------------------------------------
@@ -363,8 +341,8 @@ class _Context:
         try:
             async with asyncio.timeout(0.5):
                 await writer.wait_closed()
-        except (TimeoutError, OSError, ssl.SSLError):
-            pass
+        except (TimeoutError, OSError, ssl.SSLError) as exc:
+            log.debug("closing a probe connection: %r", exc)  # it is gone either way
 
     def timeout_words(self) -> str:
         words = f"timed out after {seconds(self.spec.timeout)} {self.phase}"
@@ -612,11 +590,7 @@ class ProbeEngine:
                 probe.wake.clear()
                 delay = probe.spec.interval - (loop.time() - started)
                 if delay > 0:
-                    try:
-                        async with asyncio.timeout(delay):
-                            await probe.wake.wait()
-                    except TimeoutError:
-                        pass  # the interval elapsed: time for the next check
+                    await wait_for_event(probe.wake, delay)  # checked on demand, or the interval elapsed
         finally:
             await probe.clients.aclose()
 
