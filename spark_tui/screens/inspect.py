@@ -27,11 +27,6 @@ class InspectScreen(DetailScreen):
     DEFAULT_CSS = """
     InspectScreen > #inspect-view {
         height: 1fr;
-        border: round $primary 60%;
-        border-title-color: $text-accent;
-        border-title-style: bold;
-        border-subtitle-color: $foreground-muted;
-        padding: 0 1;
         scrollbar-size-vertical: 1;
     }
     """
@@ -44,7 +39,7 @@ class InspectScreen(DetailScreen):
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
-        with VerticalScroll(id="inspect-view") as view:
+        with VerticalScroll(id="inspect-view", classes="panel") as view:
             view.border_title = f"Inspect · {self.container.name}"
             view.border_subtitle = "secrets masked"
             yield Static(f"Reading docker inspect {escape(self.container.short_id)}…", id="inspect-body")
