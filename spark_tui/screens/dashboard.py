@@ -66,6 +66,7 @@ class DashboardScreen(ModeScreen):
         elif report.problem:
             update_text(problem, f"[$warning]{report.problem}[/]")
         set_display(problem, bool(report.problem) or not report.gpus)
+        self.set_class(not report.gpus, "-no-gpu")
         panels = {panel.index: panel for panel in container.query(GpuPanel)}
         for index in set(panels) - {g.index for g in report.gpus}:
             panels.pop(index).remove()

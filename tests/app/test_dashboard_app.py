@@ -156,3 +156,16 @@ async def test_lost_gpu_is_shown_on_its_panel():
         lost = app.query_one("#gpu-panel-0", GpuPanel)
         assert lost.has_class("-lost") and "LOST" in str(lost.border_title)
         assert not app.query_one("#gpu-panel-1", GpuPanel).has_class("-lost")
+
+
+async def test_without_a_gpu_a_wide_dashboard_gives_the_side_panels_the_full_width():
+    clock = FakeClock()
+    sources = nvml_sources(FakeNvml(init_error=pynvml.NVML_ERROR_LIBRARY_NOT_FOUND), clock)
+    app = make_app(sources=sources, start_polling=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        feed(app, sources, clock, 5)
+        await pilot.pause(0.2)
+        screen = app.screen
+        assert screen.has_class("-wide", "-no-gpu")
+        assert screen.query_one(MemoryPanel).region.width == 160
+        assert screen.query_one("#gpu-problem").region.height <= 6
