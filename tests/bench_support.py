@@ -3,8 +3,8 @@ posted by the test), canned events of a run, and driving the form like a user.""
 
 from __future__ import annotations
 
-import time
 
+from support import wait_for
 from textual.widgets import Input, Select
 
 from spark_tui.bench.events import StreamRequest
@@ -27,11 +27,6 @@ from spark_tui.screens.bench import BenchScreen
 from spark_tui.widgets.bench_form import BenchForm
 
 
-async def wait_for(pilot, condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await pilot.pause(0.02)
 
 
 class FakeLaunch:

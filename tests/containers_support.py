@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 from support import FakeClock, demo_sources, feed
 
@@ -35,8 +34,3 @@ async def feed_containers(pilot, app: SparkApp, docker: DemoDocker, machine_seco
     await pilot.pause()
 
 
-async def wait_for(pilot, condition, timeout: float = 5.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout:g} s waiting for {what}"
-        await pilot.pause(0.02)

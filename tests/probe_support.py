@@ -3,8 +3,7 @@ message path, and an app whose probes are a real engine (nothing else polling)."
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from support import FakeClock, demo_sources
 
@@ -36,8 +35,3 @@ def engine_app(specs: Sequence[ProbeSpec], config: Config | None = None) -> Spar
     return make_app(config, sources=demo_sources(FakeClock()), start_polling=False, probes=ProbeEngine(specs))
 
 
-async def wait_for(pilot, condition: Callable[[], object], timeout: float = 5.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        await pilot.pause(0.02)

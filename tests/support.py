@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from spark_tui.messages import GpuSampled, SystemSampled
 from spark_tui.sources.demo import DemoSpark
 from spark_tui.sources.fake_nvml import FakeNvml
@@ -47,3 +50,18 @@ def feed(app, sources: MachineSources, clock: FakeClock, seconds: int, step: flo
         clock.advance(step)
         app.post_message(GpuSampled(sources.gpu.sample()))
         app.post_message(SystemSampled(sources.system.sample()))
+
+
+async def wait_for(pilot, condition: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+    """Let the app run until `condition()` holds; generous timeout because CI machines are loaded."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout:g} s waiting for {what}"
+        await pilot.pause(0.02)
+
+
+async def drawn(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the app has drawn every sample it was given (its coalesced redraw has run)."""
+    app = pilot.app
+    await wait_for(pilot, lambda: app._redraw_timer is None and not app._redraw_pending, what="the pending redraw")
+    await pilot.pause()

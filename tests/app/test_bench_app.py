@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench_support import PLAN, SPECS, FakeLaunch, canned_run, fill_form, post, wait_for
+from bench_support import PLAN, SPECS, FakeLaunch, canned_run, fill_form, post
+from support import wait_for
 from support import FakeClock, demo_sources
 from textual.widgets import Input, Select, Static
 
@@ -55,9 +56,8 @@ kind = "postgres"
     async with app.run_test(size=SIZE) as pilot:
         app.action_bench_service("embedder")
         await wait_for(pilot, lambda: isinstance(app.screen, BenchScreen) and app.screen.query(BenchForm))
-        await pilot.pause(0.1)
         form = app.screen.query_one(BenchForm)
-        assert form.query_one("#form-url", Input).value == "http://127.0.0.1:18080"
+        await wait_for(pilot, lambda: form.query_one("#form-url", Input).value == "http://127.0.0.1:18080", what="the form filled")
         assert form.query_one("#form-adapter", Select).value == "tei"
         assert form.query_one("#form-service", Select).value == "embedder"
         assert form.query_one("#form-seconds", Input).value == "7"
@@ -124,8 +124,7 @@ async def test_the_live_view_follows_the_run_and_x_cancels(tmp_path: Path) -> No
         app.screen.sync_view()
         post(app, *canned_run())
         await wait_for(pilot, lambda: app.bench.live.tick is not None and app.bench.live.tick.t >= 49)
-        await pilot.pause(0.2)
-        assert statuses(app) == ["ok", "ok", "running 35%", "waiting"]
+        await wait_for(pilot, lambda: statuses(app) == ["ok", "ok", "running 35%", "waiting"], what="the events drawn")
         progress = text(app, "#bench-progress")
         assert "cell 3/4 text b=32 c=1" in progress and "texts/s" in progress and "6× HTTP 429" in progress
         notices = text(app, "#bench-notices")
@@ -137,9 +136,8 @@ async def test_the_live_view_follows_the_run_and_x_cancels(tmp_path: Path) -> No
         assert app.bench.launch.cancelled and "cancelling" in app.bench.live.notices[-1].message
         post(app, RunFinished(RunResult("run", "/runs/run", "cancelled", "cancelled; 3 of 4 cells measured", None,
                                         tuple(c.summary for c in app.bench.live.cells.values() if c.summary), 1.0, 50.0)))
-        await wait_for(pilot, lambda: not app.bench.running)
-        await pilot.pause(0.1)
-        assert statuses(app) == ["ok", "ok", "not run", "not run"]
+        await wait_for(pilot, lambda: statuses(app) == ["ok", "ok", "not run", "not run"], what="the end drawn")
+        assert not app.bench.running
         assert "cancelled" in text(app, "#bench-progress") and "best 1,180 texts/s (text b=8 c=4)" in text(app, "#bench-progress")
         assert app.screen.query_one(LatencyThroughputPlot).display  # the run ended: its latency plot comes forward
         await pilot.press("v")
@@ -197,8 +195,8 @@ async def test_events_of_an_earlier_run_are_ignored(tmp_path: Path) -> None:
         await pilot.pause(0.1)
         assert app.bench.live.phase == "starting" and app.bench.live.run_id is None
         post(app, canned_run()[0])
-        await pilot.pause(0.1)
-        assert app.bench.live.run_id == "20260921-101500-embed-tei-3f2a" and len(app.bench.live.cells) == len(SPECS)
+        await wait_for(pilot, lambda: app.bench.live.run_id == "20260921-101500-embed-tei-3f2a")
+        assert len(app.bench.live.cells) == len(SPECS)
 
 
 async def test_b_on_a_screen_with_a_selected_service_benchmarks_that_service(tmp_path: Path) -> None:
@@ -217,8 +215,7 @@ async def test_b_on_a_screen_with_a_selected_service_benchmarks_that_service(tmp
         await app.push_screen(WithSelection())
         await pilot.press("b")
         await wait_for(pilot, lambda: isinstance(app.screen, BenchScreen) and app.screen.query(BenchForm))
-        await pilot.pause(0.1)
-        assert app.screen.query_one("#form-url", Input).value == "http://127.0.0.1:11434"
+        await wait_for(pilot, lambda: app.screen.query_one("#form-url", Input).value == "http://127.0.0.1:11434", what="the form filled")
         assert app.screen.query_one("#form-adapter", Select).value == "ollama"
 
 
@@ -230,8 +227,7 @@ async def test_the_palette_offers_each_service_and_the_saved_runs(tmp_path: Path
         await pilot.press(*"benchmark docs")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, BenchScreen) and app.screen.query(BenchForm))
-        await pilot.pause(0.1)
-        assert app.screen.query_one("#form-adapter", Select).value == "docling"
+        await wait_for(pilot, lambda: app.screen.query_one("#form-adapter", Select).value == "docling", what="the form filled")
         assert app.screen.query_one("#form-concurrencies", Input).value == "1,2"
 
 

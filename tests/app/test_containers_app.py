@@ -4,7 +4,8 @@ plus the engine-down banner against a socket where no daemon listens."""
 from __future__ import annotations
 
 import msgspec
-from containers_support import demo_app, feed_containers, wait_for
+from containers_support import demo_app, feed_containers
+from support import wait_for
 from support import FakeClock, demo_sources
 
 from spark_tui.app import make_app

@@ -1,11 +1,10 @@
 """The dashboard driven by Pilot: samples through the real message path, keys, faults."""
 
-import asyncio
 import threading
 import time
 
 import pynvml
-from support import FakeClock, demo_sources, feed, nvml_sources
+from support import FakeClock, demo_sources, feed, nvml_sources, wait_for
 
 from spark_tui.app import make_app
 from spark_tui.screens.dashboard import DashboardScreen
@@ -23,11 +22,6 @@ def text_of(widget: Static) -> str:
     return str(widget.render())
 
 
-async def wait_for(pilot, condition, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await pilot.pause(0.02)
 
 
 async def test_demo_samples_fill_every_panel():
@@ -36,10 +30,8 @@ async def test_demo_samples_fill_every_panel():
     app = make_app(sources=sources, start_polling=False)
     async with app.run_test(size=SIZE) as pilot:
         feed(app, sources, clock, 130)
-        await wait_for(pilot, lambda: app.query(GpuPanel))
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: app.query(GpuPanel) and "NVIDIA GB10" in str(app.query_one(GpuPanel).border_title))
         panel = app.query_one(GpuPanel)
-        assert "NVIDIA GB10" in str(panel.border_title)
         facts = text_of(panel.query_one(".gpu-facts", Static))
         assert "Power limit n/a" in facts and "Memory      unified pool" in facts
         table = panel.query_one(DataTable)
@@ -123,9 +115,7 @@ async def test_failing_source_notifies_once_and_recovers():
         assert sum("system sampling failed: cannot read /proc/stat" in m for m in messages) == 1
         assert "system failing" in text_of(app.screen.query_one("#status-left", Static))
         fail["on"] = False
-        await wait_for(pilot, lambda: app.machine.system is not None, timeout=5)
-        await pilot.pause(0.05)
-        assert any("recovered" in n.message for n in app._notifications)
+        await wait_for(pilot, lambda: any("recovered" in n.message for n in app._notifications), what="the recovery toast")
         assert "failing" not in text_of(app.screen.query_one("#status-left", Static))
 
 
@@ -135,11 +125,11 @@ async def test_no_driver_shows_why_and_everything_else():
     app = make_app(sources=sources, start_polling=False)
     async with app.run_test(size=SIZE) as pilot:
         feed(app, sources, clock, 3)
-        await pilot.pause(0.2)
         problem = app.query_one("#gpu-problem", Static)
+        memory_rows = app.query_one(MemoryPanel).query_one(".memory-rows", Static)
+        await wait_for(pilot, lambda: "Used" in text_of(memory_rows), what="the first frame")
         assert problem.display and "NVML library not found: is the NVIDIA driver installed?" in text_of(problem)
         assert not app.query(GpuPanel)
-        assert "Used" in text_of(app.query_one(MemoryPanel).query_one(".memory-rows", Static))
 
 
 async def test_lost_gpu_is_shown_on_its_panel():
@@ -152,9 +142,9 @@ async def test_lost_gpu_is_shown_on_its_panel():
         await wait_for(pilot, lambda: len(app.query(GpuPanel)) == 2)
         spec.utilization = GPU_IS_LOST
         feed(app, sources, clock, 1)
-        await pilot.pause(0.2)
         lost = app.query_one("#gpu-panel-0", GpuPanel)
-        assert lost.has_class("-lost") and "LOST" in str(lost.border_title)
+        await wait_for(pilot, lambda: lost.has_class("-lost"), what="the lost GPU marked")
+        assert "LOST" in str(lost.border_title)
         assert not app.query_one("#gpu-panel-1", GpuPanel).has_class("-lost")
 
 
@@ -164,8 +154,8 @@ async def test_without_a_gpu_a_wide_dashboard_gives_the_side_panels_the_full_wid
     app = make_app(sources=sources, start_polling=False)
     async with app.run_test(size=(160, 48)) as pilot:
         feed(app, sources, clock, 5)
-        await pilot.pause(0.2)
         screen = app.screen
-        assert screen.has_class("-wide", "-no-gpu")
+        await wait_for(pilot, lambda: screen.has_class("-wide", "-no-gpu"), what="the no-GPU layout")
+        await pilot.pause()  # the layout follows the class change
         assert screen.query_one(MemoryPanel).region.width == 160
         assert screen.query_one("#gpu-problem").region.height <= 6

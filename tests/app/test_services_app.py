@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from integration.probe_servers import LoopbackHttp, Reply, free_port, hung_listener
-from probe_support import demo_app, engine_app, feed_demo_probes, wait_for
+from probe_support import demo_app, engine_app, feed_demo_probes
+from support import wait_for
 from support import FakeClock
 from textual.widgets import Static
 
@@ -77,8 +78,8 @@ async def test_a_state_change_is_one_notification():
         assert not app._notifications  # the past (replayed history) is not news
         clock.advance(DOCLING_READY_AT_S)
         feed_demo_probes(app, probes, checks=5)
-        await wait_for(pilot, lambda: app.probes.state.statuses["docling"].state is ProbeState.UP)
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: toasts(app, "docling is up (was degraded)"), what="the toast")
+        await pilot.pause(0.1)  # and no second one
         assert toasts(app, "docling is up (was degraded)") == 1
         assert sum("docling" in n.message for n in app._notifications) == 1
 
@@ -141,12 +142,11 @@ async def test_configured_probes_show_up_degraded_and_down():
             await pilot.press("s")
             table = app.screen.query_one(ProbeTable)
             states = app.probes.state.statuses
-            await wait_for(pilot, lambda: len(states) == 3 and all(s.result for s in states.values()), what="first checks")
-            await pilot.pause(0.2)
+            title = lambda: str(app.screen.query_one("#services-panel").border_title)  # noqa: E731
+            await wait_for(pilot, lambda: "1 up · 1 degraded · 1 down" in title(), what="first checks drawn")
             assert "● up" in row_text(table, "web")
             assert "▲ degraded" in row_text(table, "loading") and "ready=false (expected true)" in row_text(table, "loading")
             assert "✖ down" in row_text(table, "gone") and "connection refused" in row_text(table, "gone")
-            assert "1 up · 1 degraded · 1 down" in str(app.screen.query_one("#services-panel").border_title)
 
 
 async def test_service_going_down_and_back_notifies_once_each():
@@ -159,11 +159,10 @@ async def test_service_going_down_and_back_notifies_once_each():
             await wait_for(pilot, lambda: app.probes.status("web").state is ProbeState.DOWN)
             checks = len(server.requests)
             await wait_for(pilot, lambda: len(server.requests) >= checks + 5, what="five more failing checks")
-            await pilot.pause(0.2)
             assert toasts(app, "web is down: HTTP 503: warming up (was up)") == 1
             server.routes["/"] = Reply(200)
-            await wait_for(pilot, lambda: app.probes.status("web").state is ProbeState.UP)
-            await pilot.pause(0.3)
+            await wait_for(pilot, lambda: toasts(app, "web is up (was down)"), what="the recovery toast")
+            await pilot.pause(0.3)  # and no second one
             assert toasts(app, "web is up (was down)") == 1
             assert len(app._notifications) == 2
 
@@ -227,8 +226,9 @@ async def test_details_of_a_real_vllm_and_its_recent_errors():
             await wait_for(pilot, lambda: app.probes.status("vllm").state is ProbeState.UP)
             await pilot.press("enter")
             assert isinstance(app.screen, ProbeDetailScreen)
-            await pilot.pause(0.2)
-            body = text_of(app.screen.query_one("#probe-detail-text", Static))
+            detail = app.screen.query_one("#probe-detail-text", Static)
+            await wait_for(pilot, lambda: "engine dead" in text_of(detail), what="the details")
+            body = text_of(detail)
             assert f"http://admin:***@127.0.0.1:{server.port}" in body and "topsecret" not in body
             assert "Qwen/Qwen3-Embedding-8B · v0.10.1" in body
             assert "max model length  32,768" in body

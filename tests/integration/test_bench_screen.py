@@ -9,7 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench_support import start_from_form, wait_for
+from bench_support import start_from_form
+from support import wait_for
 from servers.bench_servers import ApiServer
 from support import FakeClock, demo_sources
 from textual.widgets import DataTable, Static
@@ -52,8 +53,7 @@ async def test_a_run_started_from_the_form_streams_and_ends_with_its_table(tmp_p
             await wait_for(pilot, lambda: "texts/s · " in text(app, "#bench-progress"), timeout=20)  # a tick reached the screen
             assert "running" in statuses(app)[0] and statuses(app)[1] == "waiting"
             await wait_for(pilot, lambda: not app.bench.running, timeout=30)
-            await pilot.pause(0.2)
-            assert statuses(app) == ["ok", "ok"]
+            await wait_for(pilot, lambda: statuses(app) == ["ok", "ok"], what="the end drawn")
             progress = text(app, "#bench-progress")
             assert "completed · 2/2 cells" in progress and "best" in progress and str(tmp_path) in progress
             run_dir = app.bench.live.run_dir
@@ -71,8 +71,7 @@ async def test_x_cancels_and_what_was_measured_is_saved(tmp_path: Path) -> None:
             await wait_for(pilot, lambda: app.bench.live.tick is not None and app.bench.live.tick.cell == 0, timeout=20)
             await pilot.press("x")
             await wait_for(pilot, lambda: not app.bench.running, timeout=10)
-            await pilot.pause(0.2)
-            assert statuses(app) == ["cancelled", "not run"]
+            await wait_for(pilot, lambda: statuses(app) == ["cancelled", "not run"], what="the end drawn")
             assert "cancelled" in text(app, "#bench-progress")
             run_dir = app.bench.live.run_dir
     saved = load_run(run_dir)
@@ -101,8 +100,7 @@ async def test_a_batch_over_the_servers_limit_is_a_per_cell_error(tmp_path: Path
         async with app.run_test(size=SIZE) as pilot:
             await start_from_form(pilot, app, url=server.url, adapter="tei", batch_sizes="2,8,16", concurrencies="1", seconds="1")
             await wait_for(pilot, lambda: not app.bench.running, timeout=30)
-            await pilot.pause(0.2)
-            assert statuses(app) == ["ok", "failed", "skipped"]
+            await wait_for(pilot, lambda: statuses(app) == ["ok", "failed", "skipped"], what="the end drawn")
             table = app.screen.query_one(CellTable)
             assert str(table.get_cell("1", "12")).startswith(str(app.bench.live.cells[1].summary.requests))
             notices = [n.message for n in app.bench.live.notices]

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from probe_support import wait_for
+from support import wait_for
 from support import FakeClock, demo_sources
 
 from spark_tui.app import make_app

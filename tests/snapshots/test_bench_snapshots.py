@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from bench_support import PLAN, FakeLaunch, canned_run, post, summary
-from support import EPOCH, FakeClock, demo_sources, feed
+from support import EPOCH, FakeClock, demo_sources, drawn, feed, wait_for
 
 from spark_tui.app import make_app
 from spark_tui.bench.plan import BenchPlan
@@ -18,6 +18,15 @@ from spark_tui.models.bench import ServerInfo
 
 SIZES = [(80, 24), (160, 48)]
 RUNS_ROOT = Path("/tmp/spark-tui-snapshots")  # a fixed path: it is on screen
+
+
+async def history_read(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the history screens' file-reading workers, then for the frame they asked for."""
+    reading = lambda: any(w.group.startswith("history") and not w.is_finished for w in pilot.app.workers)  # noqa: E731
+    await pilot.pause(0.1)
+    await wait_for(pilot, lambda: not reading(), what="the saved runs read")
+    await pilot.pause(0.1)
+    await drawn(pilot)
 
 
 def bench_app(runs: Path):  # type: ignore[no-untyped-def]
@@ -37,6 +46,7 @@ def test_bench_form(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
         feed(app, sources, clock, 5)
         await pilot.press("b")
         await pilot.pause(0.3)
+        await drawn(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
@@ -54,6 +64,7 @@ def test_bench_mid_run(snap_compare, size) -> None:  # type: ignore[no-untyped-d
         post(app, *canned_run())
         await pilot.pause(0.3)
         await pilot.pause(1.2)  # the plot's next allowed rebuild
+        await drawn(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
@@ -94,7 +105,7 @@ def test_history(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         feed(app, sources, clock, 3)
         await pilot.press("h")
-        await pilot.pause(0.5)
+        await history_read(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
@@ -106,9 +117,9 @@ def test_one_saved_run(snap_compare, size) -> None:  # type: ignore[no-untyped-d
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         feed(app, sources, clock, 3)
         await pilot.press("h")
-        await pilot.pause(0.5)
+        await history_read(pilot)
         await pilot.press("enter")
-        await pilot.pause(0.5)
+        await history_read(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
@@ -120,8 +131,8 @@ def test_compare_two_runs(snap_compare, size) -> None:  # type: ignore[no-untype
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         feed(app, sources, clock, 3)
         await pilot.press("h")
-        await pilot.pause(0.5)
+        await history_read(pilot)
         await pilot.press("down", "space", "up", "space", "c")
-        await pilot.pause(0.6)
+        await history_read(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

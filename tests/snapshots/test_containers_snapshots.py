@@ -2,8 +2,8 @@
 toggled with compose's output, and the memory check asking before a start."""
 
 import pytest
-from containers_support import demo_app, feed_containers, wait_for
-from support import FakeClock
+from containers_support import demo_app, feed_containers
+from support import FakeClock, drawn, wait_for
 
 from spark_tui.config import ComposeConfig, Config, DockerConfig
 from spark_tui.screens.confirm import ConfirmScreen
@@ -20,7 +20,7 @@ def containers_app(config: Config | None = None):
         await pilot.press("c")
         await wait_for(pilot, lambda: app.screen.query(ContainerTable) and app.screen.query_one(ContainerTable).row_count == 12)
         await wait_for(pilot, lambda: app.screen.query_one(ProfilesPanel).query_one(DataTable).row_count > 0)
-        await pilot.pause(0.2)
+        await drawn(pilot)
 
     return app, docker, run_before
 
@@ -44,7 +44,7 @@ def test_profile_toggled_with_composes_output(snap_compare):
         await wait_for(pilot, lambda: app.containers.state.job is not None and not app.containers.state.job.running)
         await feed_containers(pilot, app, docker, machine_seconds=0)  # the list after the start
         await wait_for(pilot, lambda: "up (1/1)" in str(table.get_cell("profile:ai/embed", "state")))
-        await pilot.pause(0.2)
+        await drawn(pilot)
 
     assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
 
@@ -56,6 +56,6 @@ def test_memory_check_asks_before_starting(snap_compare):
         await opened(pilot)
         app.containers.toggle_profile("docs", "ocr")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen) and bool(app.screen.query("#confirm-body")))
-        await pilot.pause(0.2)
+        await drawn(pilot)
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)

@@ -1,9 +1,9 @@
 """What the user sees: the dashboard of a simulated Spark mid-inference, small and large."""
 
 import pytest
-from containers_support import feed_containers, wait_for
+from containers_support import feed_containers
 from probe_support import feed_demo_probes
-from support import FakeClock, demo_sources, feed, nvml_sources
+from support import FakeClock, demo_sources, drawn, feed, nvml_sources, wait_for
 
 from spark_tui.app import make_app
 from spark_tui.sources.demo_docker import DemoDocker
@@ -22,8 +22,7 @@ def demo_app(seconds: int):
 
     async def run_before(pilot) -> None:
         feed(app, sources, clock, seconds)
-        await pilot.pause()
-        await pilot.pause(0.2)
+        await drawn(pilot)
 
     return app, run_before
 
@@ -41,7 +40,7 @@ def test_dashboard_without_nvml(snap_compare):
 
     async def run_before(pilot) -> None:
         feed(app, sources, clock, 20)
-        await pilot.pause(0.2)
+        await drawn(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
@@ -53,7 +52,7 @@ def test_dashboard_two_discrete_gpus(snap_compare):
 
     async def run_before(pilot) -> None:
         feed(app, sources, clock, 30)
-        await pilot.pause(0.2)
+        await drawn(pilot)
 
     assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
 
@@ -71,7 +70,7 @@ def test_dashboard_with_services_and_profiles(snap_compare, size):
         feed_demo_probes(app, probes, checks=3)
         panel = app.screen.query_one(ServicesPanel)
         if panel.display:  # drawn with the next frame, or at the latest after LAZY_REDRAW_S
-            await wait_for(pilot, lambda: "omniparser" in str(panel.query_one(Static).render()), timeout=5)
-        await pilot.pause(0.3)
+            await wait_for(pilot, lambda: "omniparser" in str(panel.query_one(Static).render()))
+        await drawn(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -3,7 +3,7 @@ panel, with the demo's services on a frozen clock, small and large."""
 
 import pytest
 from probe_support import demo_app, feed_demo_probes
-from support import FakeClock, feed
+from support import FakeClock, drawn, feed
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
@@ -21,11 +21,12 @@ def services_app(keys: tuple[str, ...] = (), select: str | None = None):
         feed(app, app.sources, clock, 5)  # the status bar's "sampled" time
         feed_demo_probes(app, probes, checks=3)
         await pilot.press("s")
-        await pilot.pause(0.2)
+        await drawn(pilot)
         if select is not None:
             app.screen.query_one(ProbeTable).select(select)
         await pilot.press(*keys)
         await pilot.pause(0.2)
+        await drawn(pilot)
 
     return app, run_before
 
@@ -63,8 +64,9 @@ def test_services_panel(snap_compare, size):
 
     async def run_before(pilot) -> None:
         feed_demo_probes(app, probes, checks=3)
-        await pilot.pause(0.1)
+        await drawn(pilot)
         await app.push_screen(PanelHarness())
         await pilot.pause(0.2)
+        await drawn(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
