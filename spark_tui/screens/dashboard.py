@@ -25,15 +25,20 @@ class DashboardScreen(ModeScreen):
     ROOMY_FROM = 42  # rows from which the side column of a wide terminal also holds the Compose profiles
 
     def compose(self) -> ComposeResult:
-        yield StatusBar()
-        with Vertical(id="dashboard"):
-            with VerticalScroll(id="gpus"):
-                yield Static("Waiting for the first GPU sample…", id="gpu-problem", classes="panel")
-            with Vertical(id="side"):
-                yield MemoryPanel()
-                yield SystemPanel()
-                yield ServicesPanel(id="dashboard-services")
-                yield ProfilesPanel(id="dashboard-profiles")
+        self._status = StatusBar()
+        self._gpus = VerticalScroll(id="gpus")
+        self._gpu_problem = Static("Waiting for the first GPU sample…", id="gpu-problem", classes="panel")
+        self._gpu_panels: dict[int, GpuPanel] = {}
+        self._memory = MemoryPanel()
+        self._system = SystemPanel()
+        yield self._status
+        with self._gpus:
+            yield self._gpu_problem
+        with Vertical(id="side"):
+            yield self._memory
+            yield self._system
+            yield ServicesPanel(id="dashboard-services")
+            yield ProfilesPanel(id="dashboard-profiles")
         yield KeyBar()
 
     def on_resize(self) -> None:
@@ -48,32 +53,31 @@ class DashboardScreen(ModeScreen):
             self._show_gpus(state)
         if state.memory is not None and (state.gpu is not None or state.system is not None):
             now = max(state.gpu.taken_at if state.gpu else 0, state.system.taken_at if state.system else 0)
-            self.query_one(MemoryPanel).show(state.memory, now, state.history)
+            self._memory.show(state.memory, now, state.history)
         if system and state.system is not None:
-            self.query_one(SystemPanel).show(state.system, state.history)
-            self.query_one(StatusBar).hostname = state.system.hostname
+            self._system.show(state.system, state.history)
+            self._status.hostname = state.system.hostname
         sampled = [s.taken_at for s in (state.gpu, state.system) if s is not None]
         if sampled:
-            self.query_one(StatusBar).sampled_at = max(sampled)
+            self._status.sampled_at = max(sampled)
 
     def _show_gpus(self, state: MachineState) -> None:
         report = state.gpu
         assert report is not None
-        container = self.query_one("#gpus", VerticalScroll)
-        problem = self.query_one("#gpu-problem", Static)
+        problem = self._gpu_problem
         if not report.gpus:
             update_text(problem, f"[b]GPU[/b]  {report.problem or 'no GPU found'}\n[dim]Memory, CPU and everything else still work.[/dim]")
         elif report.problem:
             update_text(problem, f"[$warning]{report.problem}[/]")
         set_display(problem, bool(report.problem) or not report.gpus)
         self.set_class(not report.gpus, "-no-gpu")
-        panels = {panel.index: panel for panel in container.query(GpuPanel)}
+        panels = self._gpu_panels
         for index in set(panels) - {g.index for g in report.gpus}:
             panels.pop(index).remove()
         unified = bool(state.memory and state.memory.unified)
         for gpu in report.gpus:
             panel = panels.get(gpu.index)
             if panel is None:
-                panel = GpuPanel(gpu.index)
-                container.mount(panel)
+                panel = panels[gpu.index] = GpuPanel(gpu.index)
+                self._gpus.mount(panel)
             panel.show(gpu, report, state.history, unified)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from spark_tui import format as fmt
@@ -53,26 +53,28 @@ def temperature_markup(celsius: float | None) -> str:
     return text
 
 
-class GpuPanel(Vertical):
+class GpuPanel(Widget):
+    """Facts on the left, three graphs stacked on the right, the processes below: one grid,
+    without inner containers (each container's lines go through the compositor every frame)."""
+
     DEFAULT_CSS = """
     GpuPanel {
         height: auto;
-    }
-    GpuPanel > .gpu-top {
-        height: auto;
+        layout: grid;
+        grid-size: 2;
+        grid-columns: 30 1fr;
+        grid-rows: 3;
     }
     GpuPanel .gpu-facts {
-        width: 30;
+        row-span: 3;
         height: auto;
         padding-right: 1;
     }
-    GpuPanel .gpu-charts {
-        height: auto;
-    }
     GpuPanel MetricChart {
-        height: 3;
+        height: 100%;  /* of its grid cell (1fr would make an auto-height grid take the whole screen) */
     }
     GpuPanel DataTable {
+        dock: bottom;
         height: auto;
         max-height: 8;
         overflow-x: hidden;
@@ -88,13 +90,12 @@ class GpuPanel(Vertical):
         self._latest: tuple[GpuSample, GpuReport, History, bool] | None = None
 
     def compose(self) -> ComposeResult:
-        with Horizontal(classes="gpu-top"):
-            yield Static(classes="gpu-facts")
-            with Vertical(classes="gpu-charts"):
-                yield MetricChart("Utilization", classes="gpu-util")
-                yield MetricChart("Temperature", classes="gpu-temp")
-                yield MetricChart("Power", classes="gpu-power")
-        table: DataTable = DataTable(cursor_type="none", show_cursor=False, classes="gpu-processes")
+        self._facts_text = Static(classes="gpu-facts")
+        self._util = MetricChart("Utilization", classes="gpu-util")
+        self._temp = MetricChart("Temperature", classes="gpu-temp")
+        self._power = MetricChart("Power", classes="gpu-power")
+        yield from (self._facts_text, self._util, self._temp, self._power)
+        self._processes = table = DataTable(cursor_type="none", show_cursor=False, classes="gpu-processes")
         table.add_column("PID", key="pid", width=8)
         table.add_column("User", key="user", width=10)
         table.add_column("GPU mem", key="mem", width=10)
@@ -122,8 +123,8 @@ class GpuPanel(Vertical):
             f"driver {report.driver_version or fmt.NA} · CUDA {report.cuda_version or fmt.NA}",
         )
         self.set_class(sample.lost, "-lost")
-        update_text(self.query_one(".gpu-facts", Static), self._facts(sample))
-        self.query_one(".gpu-facts", Static).tooltip = self._why_na(sample)
+        update_text(self._facts_text, self._facts(sample))
+        self._facts_text.tooltip = self._why_na(sample)
         self._show_charts(sample, report.taken_at, history)
         self._show_processes(sample)
 
@@ -163,24 +164,24 @@ class GpuPanel(Vertical):
         span = history.span
         gap = history.interval * 2.5
         util = history.series(f"{prefix}.util")
-        self.query_one(".gpu-util", MetricChart).show(
+        self._util.show(
             fmt.percent(sample.utilization_pct), util.points, now=now, span=span, max_gap=gap,
             note=f"peak {fmt.percent(util.peak())}",
         )
         temp = history.series(f"{prefix}.temp")
-        self.query_one(".gpu-temp", MetricChart).show(
+        self._temp.show(
             temperature_markup(sample.temperature_c), temp.points, now=now, span=span, lo=20, hi=100,
             max_gap=gap, note=f"peak {fmt.number(temp.peak(), '°C')}",
         )
         power = history.series(f"{prefix}.power")
         top = sample.power_limit_w or nice_ceiling(max(power.peak() or 0, 50) * 1.1)
-        self.query_one(".gpu-power", MetricChart).show(
+        self._power.show(
             fmt.number(sample.power_w, "W", 1), power.points, now=now, span=span, hi=top, max_gap=gap,
             note=f"peak {fmt.number(power.peak(), 'W', 1)}",
         )
 
     def _show_processes(self, sample: GpuSample) -> None:
-        table = self.query_one(DataTable)
+        table = self._processes
         processes = sample.processes or ()
         set_display(table, bool(processes))
         self._sync_rows(table, processes)

@@ -48,8 +48,10 @@ class MemoryPanel(Vertical):
         self.border_title = "Memory"
 
     def compose(self) -> ComposeResult:
-        yield Static(classes="memory-rows")
-        yield MetricChart("Used", classes="memory-chart")
+        self._rows = Static(classes="memory-rows")
+        self._chart = MetricChart("Used", classes="memory-chart")
+        yield self._rows
+        yield self._chart
 
     def show(self, overview: MemoryOverview, now: float, history: History) -> None:
         set_titles(self, "Memory · unified pool" if overview.unified else "Memory", "meminfo + NVML")
@@ -65,10 +67,9 @@ class MemoryPanel(Vertical):
         rows.append(_row("Page cache", fmt.gib(overview.page_cache), "reclaimable"))
         swap = f"{fmt.number(overview.swap_used / 1024**3, digits=1)}/{fmt.gib(overview.swap_total)}" if overview.swap_total else "none"
         rows.append(_row("Swap", swap))
-        rows_widget = self.query_one(".memory-rows", Static)
-        update_text(rows_widget, "\n".join(rows))
-        rows_widget.tooltip = overview.unified_reason
-        self.query_one(MetricChart).show(
+        update_text(self._rows, "\n".join(rows))
+        self._rows.tooltip = overview.unified_reason
+        self._chart.show(
             f"{fmt.gib(used)}{_share(used, total)}",
             history.series("mem.used").points,
             now=now,

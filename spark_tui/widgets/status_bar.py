@@ -43,8 +43,10 @@ class StatusBar(Horizontal):
     interval: reactive[float] = reactive(1.0)
 
     def compose(self) -> ComposeResult:
-        yield Static(id="status-left")
-        yield Static(id="status-right")
+        self._left = Static(id="status-left")
+        self._right = Static(id="status-right")
+        yield self._left
+        yield self._right
 
     def on_mount(self) -> None:
         self._refresh_left()
@@ -58,11 +60,11 @@ class StatusBar(Horizontal):
             text += "  [reverse $warning] DEMO [/]"
         if self.problem:
             text += f"  [$error]{self.problem}[/]"
-        update_text(self.query_one("#status-left", Static), text)
+        update_text(self._left, text)
 
     def _refresh_right(self) -> None:
         when = time.strftime("%H:%M:%S", time.localtime(self.sampled_at)) if self.sampled_at else fmt.NA
-        update_text(self.query_one("#status-right", Static), f"sampled {when} · every {self.interval:g} s")
+        update_text(self._right, f"sampled {when} · every {self.interval:g} s")
 
     def watch_hostname(self) -> None:
         if self.is_mounted:

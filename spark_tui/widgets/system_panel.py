@@ -42,8 +42,10 @@ class SystemPanel(Vertical):
         self.border_title = "CPU"
 
     def compose(self) -> ComposeResult:
-        yield Static(classes="system-rows")
-        yield MetricChart("CPU", classes="cpu-chart")
+        self._rows = Static(classes="system-rows")
+        self._chart = MetricChart("CPU", classes="cpu-chart")
+        yield self._rows
+        yield self._chart
 
     def show(self, sample: SystemSample, history: History) -> None:
         cores = sum(len(g.cpus) for g in sample.core_groups)
@@ -60,9 +62,9 @@ class SystemPanel(Vertical):
             rows.append(f"[b]{'Temp':<{LABEL_WIDTH}}[/b]{temps}")
         rows.append(f"[b]{'Disk':<{LABEL_WIDTH}}[/b]r {fmt.rate(sample.disk_read_bps)}  w {fmt.rate(sample.disk_write_bps)}")
         rows.append(f"[b]{'Net':<{LABEL_WIDTH}}[/b]rx {fmt.rate(sample.net_rx_bps)}  tx {fmt.rate(sample.net_tx_bps)}")
-        update_text(self.query_one(".system-rows", Static), "\n".join(rows))
+        update_text(self._rows, "\n".join(rows))
         total = history.series("cpu.total")
-        self.query_one(MetricChart).show(
+        self._chart.show(
             fmt.percent(sample.cpu_percent), total.points, now=sample.taken_at, span=history.span,
             max_gap=history.interval * 2.5, note=f"peak {fmt.percent(total.peak())}",
         )

@@ -1,20 +1,49 @@
-"""Updating text without needless work: unchanged text does nothing, and a layout pass
-(the costliest part of a refresh) happens only when the number of lines changes."""
+"""Updating text without needless work: unchanged text does nothing, a layout pass (the costliest
+part of a refresh) happens only when the number of lines changes, and markup is parsed line by
+line with each line remembered: on a live panel most lines read the same as a second ago."""
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
+from textual.content import Content
+from textual.markup import MarkupError
 from textual.widget import Widget
 from textual.widgets import Static
 
+TAG = re.compile(r"(?<!\\)\[(/?)[^\[\]]*\]")
+NEWLINE = Content("\n")
+
 
 def update_text(widget: Static, markup: str) -> None:
-    previous = widget.content
-    if isinstance(previous, str) and previous == markup:
+    previous = getattr(widget, "_shown_markup", None)
+    if previous == markup:
         return
+    widget._shown_markup = markup  # type: ignore[attr-defined]
     width = widget.styles.width
     auto_width = width is not None and width.is_auto
-    same_shape = isinstance(previous, str) and previous.count("\n") == markup.count("\n") and not auto_width
-    widget.update(markup, layout=not same_shape)
+    same_shape = previous is not None and previous.count("\n") == markup.count("\n") and not auto_width
+    widget.update(parse_markup(markup), layout=not same_shape)
+
+
+def parse_markup(markup: str) -> Content:
+    lines = [_line(line) for line in markup.split("\n")]
+    if None in lines:  # a tag that spans lines, or bad markup: parse it whole (and say why)
+        return Content.from_markup(markup)
+    return NEWLINE.join(lines)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=2048)
+def _line(line: str) -> Content | None:
+    """One line's markup, or None if a tag opened on it stays open (it closes on a later line)."""
+    tags = TAG.findall(line)
+    if sum(1 for slash in tags if not slash) > sum(1 for slash in tags if slash):
+        return None
+    try:
+        return Content.from_markup(line)
+    except MarkupError:
+        return None
 
 
 def set_titles(widget: Widget, title: str, subtitle: str | None = None) -> None:

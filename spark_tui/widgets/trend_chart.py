@@ -68,12 +68,14 @@ class TrendChart(Widget):
         self._picture: Picture | None = None
         self._strips: list[Strip] = []
         self._strips_for: Picture | None = None
+        self._title_strip: tuple[str, int, Strip] | None = None  # (title, width, its strip)
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._forget_strips())
 
     def _forget_strips(self) -> None:
         self._strips_for = None
+        self._title_strip = None
         self.refresh()
 
     def plot(
@@ -111,13 +113,22 @@ class TrendChart(Widget):
 
     def render_line(self, y: int) -> Strip:
         if y < self.TITLE_ROWS:
-            segments = Content.from_markup(self._title).render_segments(self.get_visual_style("trend-chart--title"))
-            return Strip(segments).adjust_cell_length(self.size.width, self.rich_style)
+            return self._title_line()
         y -= self.TITLE_ROWS
         if self._strips_for != self._picture or not self._strips:
             self._strips = self._draw(self._picture, self.rich_style) if self._picture else []
             self._strips_for = self._picture
         return self._strips[y] if y < len(self._strips) else Strip.blank(self.size.width)
+
+    def _title_line(self) -> Strip:
+        """The title's strip, parsed from markup only when the title or the width changed (the
+        chart's columns repaint every second; its title line usually does not)."""
+        width = self.size.width
+        cached = self._title_strip
+        if cached is None or cached[0] != self._title or cached[1] != width:
+            segments = Content.from_markup(self._title).render_segments(self.get_visual_style("trend-chart--title"))
+            cached = self._title_strip = (self._title, width, Strip(segments).adjust_cell_length(width, self.rich_style))
+        return cached[2]
 
     def _draw(self, picture: Picture, main: Style) -> list[Strip]:
         background = Style(bgcolor=main.bgcolor)

@@ -141,7 +141,6 @@ async def test_configured_probes_show_up_degraded_and_down():
             app.probes.start()
             await pilot.press("s")
             table = app.screen.query_one(ProbeTable)
-            states = app.probes.state.statuses
             title = lambda: str(app.screen.query_one("#services-panel").border_title)  # noqa: E731
             await wait_for(pilot, lambda: "1 up · 1 degraded · 1 down" in title(), what="first checks drawn")
             assert "● up" in row_text(table, "web")
