@@ -116,7 +116,7 @@ class TrendChart(Widget):
             return self._title_line()
         y -= self.TITLE_ROWS
         if self._strips_for != self._picture or not self._strips:
-            self._strips = self._draw(self._picture, self.rich_style) if self._picture else []
+            self._strips = self._redraw(self._strips_for, self._picture) if self._picture else []
             self._strips_for = self._picture
         return self._strips[y] if y < len(self._strips) else Strip.blank(self.size.width)
 
@@ -130,23 +130,44 @@ class TrendChart(Widget):
             cached = self._title_strip = (self._title, width, Strip(segments).adjust_cell_length(width, self.rich_style))
         return cached[2]
 
-    def _draw(self, picture: Picture, main: Style) -> list[Strip]:
+    def _redraw(self, old: Picture | None, new: Picture) -> list[Strip]:
+        """The new picture's strips: between two grid steps only the newest column changes, so
+        each row keeps its old strip up to the first changed column and draws only the rest."""
+        region = changed_region(old, new)
+        if old is None or region.x == 0 or len(self._strips) != new.height:
+            return self._draw(new, self.rich_style)
+        tails = self._draw(new, self.rich_style, first=region.x)
+        return [Strip.join([strip.crop(0, region.x), tail]) for strip, tail in zip(self._strips, tails)]
+
+    def _draw(self, picture: Picture, main: Style, first: int = 0) -> list[Strip]:
+        """One strip per row of the columns from `first` on; neighbouring cells of one style
+        become one segment (built as runs here: far cheaper than a segment per cell simplified)."""
         background = Style(bgcolor=main.bgcolor)
-        lower_style = self.get_component_rich_style("trend-chart--lower")
-        gap_style = self.get_component_rich_style("trend-chart--gap")
+        lower = self.get_component_rich_style("trend-chart--lower")
+        gap = self.get_component_rich_style("trend-chart--gap")
+        styles = CellStyles(main, lower, background, Style(color=lower.color, bgcolor=main.color), Style(color=lower.color, bgcolor=main.bgcolor))
         lowers = picture.lowers or (None,) * picture.width
+        columns = list(zip(picture.totals, lowers))[first:]
         strips = []
         for row in range(picture.height):
             floor = (picture.height - 1 - row) * 8  # eighths below this row
             bottom = row == picture.height - 1
-            segments = []
-            for column, (total, low) in enumerate(zip(picture.totals, lowers)):
+            segments: list[Segment] = []
+            run: list[str] = []
+            run_style: Style | None = None
+            for column, (total, low) in enumerate(columns, start=first):
                 if total is None:
-                    n_a = bottom and column >= picture.first_column
-                    segments.append(Segment(GAP, gap_style) if n_a else Segment(" ", background))
+                    char, style = (GAP, gap) if bottom and column >= picture.first_column else (" ", background)
                 else:
-                    segments.append(cell(total - floor, min(low or 0, total) - floor, main, lower_style, background))
-            strips.append(Strip(Segment.simplify(segments), picture.width))
+                    char, style = cell(total - floor, min(low or 0, total) - floor, styles)
+                if style is not run_style:
+                    if run:
+                        segments.append(Segment("".join(run), run_style))
+                    run, run_style = [], style
+                run.append(char)
+            if run:
+                segments.append(Segment("".join(run), run_style))
+            strips.append(Strip(segments, picture.width - first))
         return strips
 
 
@@ -186,16 +207,24 @@ def first_column(points: Sequence[Point], now: float, span: float, width: int) -
     return width
 
 
-def cell(total: int, lower: int, main: Style, lower_style: Style, background: Style) -> Segment:
+@dataclass(frozen=True)
+class CellStyles:
+    main: Style
+    lower: Style
+    background: Style
+    lower_edge_over_main: Style  # the lower series' top edge in a cell the main one fills
+    lower_edge: Style  # ... in a cell where the main series ends too
+
+
+def cell(total: int, lower: int, styles: CellStyles) -> tuple[str, Style]:
     """One cell given the fills (in eighths above this cell's floor) of both series."""
     if total <= 0:
-        return Segment(" ", background)
+        return " ", styles.background
     if lower >= 8:
-        return Segment(BARS[8], lower_style)
+        return BARS[8], styles.lower
     if lower > 0:  # the lower series ends in this cell: its top edge over the main colour
-        edge = Style(color=lower_style.color, bgcolor=main.color if total >= 8 else background.bgcolor)
-        return Segment(BARS[lower], edge)
-    return Segment(BARS[min(total, 8)], main)
+        return BARS[lower], styles.lower_edge_over_main if total >= 8 else styles.lower_edge
+    return BARS[min(total, 8)], styles.main
 
 
 class MetricChart(TrendChart):

@@ -55,3 +55,27 @@ async def test_a_sample_within_a_column_repaints_that_column_only_and_draws_righ
         await pilot.pause()
         after = [chart.render_line(y).text for y in range(4)]
         assert after[0] == " " * 19 + "█" and after[-1] == before[-1]
+
+
+async def test_a_partly_redrawn_chart_matches_a_chart_drawn_from_scratch() -> None:
+    """Rows keep their old strip up to the first changed column: text and colours must come out
+    exactly as a full draw, with a stacked lower series and across gaps."""
+    app = ChartApp()
+    async with app.run_test(size=(24, 5)) as pilot:
+        chart = app.query_one(TrendChart)
+        values = [10.0 * (t % 11) for t in range(24)]
+        lower = [(t + 0.5, v / 2) for t, v in enumerate(values)]
+        points = [(t + 0.5, v) for t, v in enumerate(values) if t not in (5, 6, 7, 8)]  # a gap
+        chart.plot(points, now=24.0, span=24.0, lower=lower)
+        await pilot.pause()
+        [chart.render_line(y) for y in range(5)]
+        firsts: list[int] = []
+        draw = chart._draw
+        chart._draw = lambda picture, main, first=0: firsts.append(first) or draw(picture, main, first)  # type: ignore[method-assign]
+        for newest in (100.0, 3.0, 61.0):
+            chart.plot(points[:-1] + [(23.5, newest)], now=24.0, span=24.0, lower=lower[:-1] + [(23.5, newest * 0.9)])
+            partly = [chart.render_line(y) for y in range(5)]
+            whole = draw(chart._picture, chart.rich_style)
+            assert [s.text for s in partly] == [s.text for s in whole]
+            assert [[(seg.text, seg.style) for seg in s.simplify()] for s in partly] == [[(seg.text, seg.style) for seg in s.simplify()] for s in whole]
+        assert firsts == [23, 23, 23]  # each time only the newest column was drawn
