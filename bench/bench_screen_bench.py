@@ -16,25 +16,23 @@ the app as shipped uses "child".
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
-import pty
 import re
 import select
 import shutil
-import signal
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
-import termios
 import threading
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]|\x1b\][^\x07]*\x07")
+sys.path.insert(0, str(HERE))
+
+from pty_support import ANSI, spawn, stop  # noqa: E402
+
 # Keys, and what the screen shows once each took effect (text only that screen draws).
 KEY_CHECKS = [(b"?", rb"Reading memory"), (b"\x1b", rb"1 s buckets"), (b"d", rb"Page cache"), (b"b", rb"1 s buckets")]
 
@@ -43,10 +41,7 @@ class Terminal:
     """A program in a pty; a thread keeps reading so the program never blocks on its output."""
 
     def __init__(self, command: list[str], size: tuple[int, int], env: dict[str, str]) -> None:
-        self.master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
-        self.proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
-        os.close(slave)
+        self.master, self.proc = spawn(command, size, env)
         self.chunks: list[tuple[float, bytes]] = []
         self.lock = threading.Lock()
         self.alive = True
@@ -95,12 +90,7 @@ class Terminal:
 
     def close(self) -> None:
         self.alive = False
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        os.close(self.master)
+        stop(self.proc, self.master)
 
 
 class LoopbackServer:

@@ -19,19 +19,12 @@ re-measures on a quiet one.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
-import pty
 import re
 import secrets
 import select
-import shutil
-import signal
 import statistics
-import struct
-import subprocess
 import sys
-import termios
 import time
 from pathlib import Path
 
@@ -40,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import docker  # noqa: E402
 from containers_bench import create_containers, dockerd_pid, remove_containers  # noqa: E402
-from dashboard_bench import ANSI, cpu_seconds, key_latency  # noqa: E402
+from pty_support import ANSI, Terminal, cpu_seconds, spark_tui_exe  # noqa: E402
 
 SETTLE_S = 5.0  # after the screen is full: the first stats and compose reads are done
 
@@ -61,28 +54,17 @@ KEY_CHECKS = [
 ]
 
 
-def wait_for_screen(master: int, pattern: bytes, at_least: int, timeout: float) -> float:
-    """Read the pty until `pattern` shows a container count >= at_least; returns when."""
+def wait_for_screen(term: Terminal, pattern: bytes, at_least: int, timeout: float) -> None:
+    """Read the pty until `pattern` shows a container count >= at_least."""
     seen = b""
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
-        if select.select([master], [], [], 0.1)[0]:
-            seen = (seen + ANSI.sub(b"", os.read(master, 65536)))[-200_000:]
+        if select.select([term.master], [], [], 0.1)[0]:
+            seen = (seen + ANSI.sub(b"", os.read(term.master, 65536)))[-200_000:]
             counts = [int(m) for m in re.findall(pattern, seen)]
             if counts and max(counts) >= at_least:
-                return time.perf_counter()
-    raise RuntimeError(f"the containers screen did not show {at_least} containers within {timeout:.0f} s; saw {seen[-300:]!r}")
-
-
-def drain(master: int, seconds: float) -> None:
-    """Keep reading the pty (a terminal always does) for `seconds`."""
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        if select.select([master], [], [], 0.2)[0]:
-            try:
-                os.read(master, 65536)
-            except OSError:
                 return
+    raise RuntimeError(f"the containers screen did not show {at_least} containers within {timeout:.0f} s; saw {seen[-300:]!r}")
 
 
 def one_run(command: list[str], size: tuple[int, int], seconds: float, count: int, dockerd: int | None) -> dict[str, float]:
@@ -91,38 +73,25 @@ def one_run(command: list[str], size: tuple[int, int], seconds: float, count: in
         d0, w0 = cpu_seconds(dockerd), time.perf_counter()
         time.sleep(seconds)
         idle = (cpu_seconds(dockerd) - d0) / (time.perf_counter() - w0)
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
-    env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor")
-    proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
-    os.close(slave)
-    try:
+    with Terminal(command, size) as term:
         time.sleep(1.0)
-        os.write(master, b"c")
-        wait_for_screen(master, CONTAINERS_SCREEN, count, timeout=60)
-        drain(master, SETTLE_S)
-        c0, d0, w0 = cpu_seconds(proc.pid), cpu_seconds(dockerd) if dockerd else 0.0, time.perf_counter()
-        drain(master, seconds)
+        os.write(term.master, b"c")
+        wait_for_screen(term, CONTAINERS_SCREEN, count, timeout=60)
+        term.drain(SETTLE_S)
+        d0, w0 = cpu_seconds(dockerd) if dockerd else 0.0, time.perf_counter()
+        app_cpu = term.idle_cpu(seconds)
         wall = time.perf_counter() - w0
-        app_cpu = (cpu_seconds(proc.pid) - c0) / wall * 100
         dockerd_added = None
         if dockerd is not None and idle is not None:
             dockerd_added = ((cpu_seconds(dockerd) - d0) / wall - idle) * 100
         latencies: dict[bytes, list[float]] = {}
         for _ in range(5):
             for key, expect in KEY_CHECKS:
-                latencies.setdefault(key + b" " + expect, []).append(key_latency(master, key, expect, timeout=5.0))
-                drain(master, 0.3)
-        for name, values in latencies.items():
-            print(f"  key {name.decode(errors='replace')!r}: median {statistics.median(values) * 1000:.0f} ms, max {max(values) * 1000:.0f} ms")
-        flat = [v for values in latencies.values() for v in values]
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        os.close(master)
+                latencies.setdefault(key + b" " + expect, []).append(term.key(key, expect, timeout=5.0))
+                term.drain(0.3)
+    for name, values in latencies.items():
+        print(f"  key {name.decode(errors='replace')!r}: median {statistics.median(values) * 1000:.0f} ms, max {max(values) * 1000:.0f} ms")
+    flat = [v for values in latencies.values() for v in values]
     return {
         "app_cpu": app_cpu,
         "dockerd_added": float("nan") if dockerd_added is None else dockerd_added,
@@ -139,7 +108,7 @@ def main() -> int:
     parser.add_argument("--size", default="160x48")
     args = parser.parse_args()
     width, height = (int(x) for x in args.size.split("x"))
-    exe = shutil.which("spark-tui") or os.path.join(os.path.dirname(sys.executable), "spark-tui")
+    exe = spark_tui_exe()
     client = docker.from_env(timeout=120)
     prefix = f"sparktui-bench-{secrets.token_hex(3)}"
     pid = dockerd_pid()

@@ -7,103 +7,37 @@ Runs `spark-tui --demo` in a pseudo-terminal (as over SSH), several times, and p
 from __future__ import annotations
 
 import argparse
-import os
-import pty
-import re
-import select
-import shutil
-import signal
 import statistics
-import struct
-import subprocess
 import sys
-import termios
-import fcntl
 import time
+from pathlib import Path
 
-ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]|\x1b\][^\x07]*\x07")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pty_support import Terminal, peak_rss_mb, spark_tui_exe  # noqa: E402
+
 FULL_FRAME = [rb"Utilization\s+\d+%", rb"Used\s+\d+\.\d", rb"Cortex-X925", rb"sampled \d\d:\d\d:\d\d"]
 # Keys and what the screen shows once they took effect.
 KEY_CHECKS = [(b"p", rb"PAUSED"), (b"p", rb"DEMO"), (b"?", rb"Reading memory"), (b"\x1b", rb"Utilization")]
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def key_latency(master: int, key: bytes, expect: bytes, timeout: float = 2.0) -> float:
-    """Seconds from writing a key to the pty until the screen shows `expect`."""
-    while select.select([master], [], [], 0.05)[0]:
-        os.read(master, 65536)  # drain what was already drawn
-    started = time.perf_counter()
-    os.write(master, key)
-    seen = b""
-    while time.perf_counter() - started < timeout:
-        if select.select([master], [], [], 0.01)[0]:
-            seen += ANSI.sub(b"", os.read(master, 65536))
-            if re.search(expect, seen):
-                return time.perf_counter() - started
-    raise RuntimeError(f"key {key!r}: {expect!r} did not appear within {timeout} s")
+SETTLE_S = 5.0  # after the first full frame, before the CPU window
 
 
 def one_run(command: list[str], size: tuple[int, int], seconds: float) -> dict[str, float]:
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
-    env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor")
     started = time.perf_counter()
-    proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
-    os.close(slave)
-    screen = b""
-    first_frame = None
-    cpu_start = None
-    measure_from = None
-    deadline = started + 10 + seconds + 5
-    try:
-        while time.perf_counter() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:
-                    break
-                if first_frame is None:
-                    screen += ANSI.sub(b"", chunk)
-                    if all(re.search(p, screen) for p in FULL_FRAME):
-                        first_frame = time.perf_counter() - started
-                        measure_from = time.perf_counter() + 5  # let start-up settle
-            if measure_from and cpu_start is None and time.perf_counter() >= measure_from:
-                cpu_start = (time.perf_counter(), cpu_seconds(proc.pid))
-            if cpu_start and time.perf_counter() - cpu_start[0] >= seconds:
-                break
-        if first_frame is None or cpu_start is None:
-            raise RuntimeError(f"no full frame within the time limit; saw: {screen[-400:]!r}")
-        wall = time.perf_counter() - cpu_start[0]
-        cpu = (cpu_seconds(proc.pid) - cpu_start[1]) / wall * 100
+    with Terminal(command, size) as term:
+        term.wait_for(FULL_FRAME, timeout=10)
+        first_frame = time.perf_counter() - started
+        term.drain(SETTLE_S)
+        cpu = term.idle_cpu(seconds)
         per_key: dict[bytes, list[float]] = {}
         for _ in range(5):
             for key, expect in KEY_CHECKS:
-                per_key.setdefault(key + b" " + expect, []).append(key_latency(master, key, expect))
+                per_key.setdefault(key + b" " + expect, []).append(term.key(key, expect))
                 time.sleep(0.3)
-        latencies = [x for values in per_key.values() for x in values]
-        for name, values in per_key.items():
-            print(f"  key {name.decode(errors='replace')!r}: median {statistics.median(values) * 1000:.0f} ms, max {max(values) * 1000:.0f} ms")
-        rss = peak_rss_mb(proc.pid)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        os.close(master)
+        rss = peak_rss_mb(term.proc.pid)
+    latencies = [x for values in per_key.values() for x in values]
+    for name, values in per_key.items():
+        print(f"  key {name.decode(errors='replace')!r}: median {statistics.median(values) * 1000:.0f} ms, max {max(values) * 1000:.0f} ms")
     return {"first_frame_s": first_frame, "cpu_pct": cpu, "peak_rss_mb": rss, "key_ms": statistics.median(latencies) * 1000, "key_max_ms": max(latencies) * 1000}
 
 
@@ -115,8 +49,7 @@ def main() -> None:
     parser.add_argument("extra", nargs="*", help="extra spark-tui arguments")
     args = parser.parse_args()
     width, height = (int(x) for x in args.size.split("x"))
-    exe = shutil.which("spark-tui") or os.path.join(os.path.dirname(sys.executable), "spark-tui")
-    command = [exe, "--demo", *args.extra]
+    command = [spark_tui_exe(), "--demo", *args.extra]
     results = []
     for run in range(args.runs):
         result = one_run(command, (width, height), args.seconds)

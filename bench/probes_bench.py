@@ -20,44 +20,24 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 
-from spark_tui.models.probes import ProbeChecked, ProbeEvent, ProbeSpec, ProbeState
-from spark_tui.sources.probes import ProbeEngine
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-HEALTH_BODY = b'{"status":"ok","version":"bench"}'
+import loopback_services  # noqa: E402
+
+from spark_tui.models.probes import ProbeChecked, ProbeEvent, ProbeSpec, ProbeState  # noqa: E402
+from spark_tui.sources.probes import ProbeEngine  # noqa: E402
+
 LAG_WINDOW_S = 10.0
 
 
 # -- the services, in a child process ----------------------------------------------------------
 
 
-async def _healthy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    response = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(HEALTH_BODY), HEALTH_BODY)
-    try:
-        while True:
-            await reader.readuntil(b"\r\n\r\n")
-            writer.write(response)
-            await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-        pass
-    finally:
-        writer.close()
-
-
-async def _hung(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        await reader.read()  # read the request and whatever follows; never answer
-    except ConnectionError:
-        pass
-    finally:
-        writer.close()
-
-
 async def serve(healthy: int, hung: int) -> None:
-    servers = [await asyncio.start_server(_healthy, "127.0.0.1", 0) for _ in range(healthy)]
-    servers += [await asyncio.start_server(_hung, "127.0.0.1", 0) for _ in range(hung)]
-    ports = [s.sockets[0].getsockname()[1] for s in servers]
-    print(json.dumps({"healthy": ports[:healthy], "hung": ports[healthy:]}), flush=True)
+    _servers, ports = await loopback_services.start(healthy, hung)
+    print(json.dumps(ports), flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent closes stdin
 
 

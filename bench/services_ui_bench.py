@@ -15,69 +15,39 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import fcntl
 import itertools
 import json
 import os
-import pty
-import re
-import select
-import shutil
-import signal
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
-import termios
 import time
 from collections import defaultdict
 from pathlib import Path
 
-ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]|\x1b\][^\x07]*\x07")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-HEALTH_BODY = b'{"status":"ok","version":"bench"}'
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import loopback_services  # noqa: E402
+from pty_support import Terminal, spark_tui_exe  # noqa: E402
+
 
 
 # -- the services, in a child process: they note when each check arrives ------------------------
 
 
 def serve(healthy: int, hung: int) -> None:
-    arrivals: dict[int, list[float]] = defaultdict(list)
-
-    async def healthy_service(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        port = writer.get_extra_info("sockname")[1]
-        answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(HEALTH_BODY), HEALTH_BODY)
-        try:
-            while True:
-                await reader.readuntil(b"\r\n\r\n")
-                arrivals[port].append(time.time())
-                writer.write(answer)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            writer.close()
-
-    async def hung_service(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await reader.read()  # read the request and whatever follows; never answer
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
+    arrivals: dict[int, list[float]] = {}
 
     async def main() -> None:
-        servers = [await asyncio.start_server(healthy_service, "127.0.0.1", 0) for _ in range(healthy)]
-        servers += [await asyncio.start_server(hung_service, "127.0.0.1", 0) for _ in range(hung)]
-        ports = [s.sockets[0].getsockname()[1] for s in servers]
-        print(json.dumps({"healthy": ports[:healthy], "hung": ports[healthy:]}), flush=True)
+        _servers, ports = await loopback_services.start(healthy, hung, arrivals)
+        print(json.dumps(ports), flush=True)
         loop = asyncio.get_running_loop()
         while line := await loop.run_in_executor(None, sys.stdin.readline):
             start, end = (float(x) for x in line.split())  # "start end": the largest gap per port in that window
             gaps = {}
-            for port in ports[:healthy]:
-                times = [t for t in arrivals[port] if start <= t <= end]
+            for port in ports["healthy"]:
+                times = [t for t in arrivals.get(port, []) if start <= t <= end]
                 gaps[port] = max((b - a for a, b in itertools.pairwise(times)), default=float("inf"))
             print(json.dumps(gaps), flush=True)
 
@@ -85,11 +55,6 @@ def serve(healthy: int, hung: int) -> None:
 
 
 # -- the app in a pseudo-terminal ----------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def write_config(path: Path, ports: dict[str, list[int]], interval: float) -> None:
@@ -100,54 +65,6 @@ def write_config(path: Path, ports: dict[str, list[int]], interval: float) -> No
     for n, port in enumerate(ports["hung"]):
         lines += ["[[probes]]", f'name = "hung{n}"', 'kind = "http"', f'url = "http://127.0.0.1:{port}/health"', f"interval = {interval}", ""]
     path.write_text("\n".join(lines))
-
-
-class Terminal:
-    def __init__(self, command: list[str], size: tuple[int, int]) -> None:
-        self.master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
-        env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor")
-        self.proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
-        os.close(slave)
-
-    def drain(self) -> None:
-        while select.select([self.master], [], [], 0.05)[0]:
-            os.read(self.master, 65536)
-
-    def wait_for(self, pattern: bytes, timeout: float) -> float:
-        """Seconds until `pattern` appears in what the app draws from now on."""
-        started = time.perf_counter()
-        seen = b""
-        while time.perf_counter() - started < timeout:
-            if select.select([self.master], [], [], 0.01)[0]:
-                seen += ANSI.sub(b"", os.read(self.master, 65536))
-                if re.search(pattern, seen):
-                    return time.perf_counter() - started
-        raise RuntimeError(f"{pattern!r} did not appear within {timeout} s; saw {seen[-300:]!r}")
-
-    def key(self, key: bytes, expect: bytes, timeout: float = 2.0) -> float:
-        """Seconds from writing `key` until the screen shows `expect`."""
-        self.drain()
-        os.write(self.master, key)
-        return self.wait_for(expect, timeout)
-
-    def idle_cpu(self, seconds: float) -> float:
-        """% of one core over `seconds`, reading (and dropping) what it draws meanwhile."""
-        start_cpu, start = cpu_seconds(self.proc.pid), time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            if select.select([self.master], [], [], 0.2)[0]:
-                os.read(self.master, 65536)
-        return (cpu_seconds(self.proc.pid) - start_cpu) / (time.perf_counter() - start) * 100
-
-    def close(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.close(self.master)
 
 
 SERVICES_TITLE = rb"Services \xc2\xb7 \d+ up"
@@ -219,7 +136,7 @@ def main() -> None:
         serve(args.healthy, args.hung)
         return
     width, height = (int(x) for x in args.size.split("x"))
-    exe = shutil.which("spark-tui") or os.path.join(os.path.dirname(sys.executable), "spark-tui")
+    exe = spark_tui_exe()
     child = subprocess.Popen(
         [sys.executable, __file__, "--serve", "--healthy", str(args.healthy), "--hung", str(args.hung)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,

@@ -102,6 +102,31 @@ class DockerKit:
             docker("network", "rm", *networks, check=False)
 
 
+# A busybox httpd dressed as Ollama: its image name makes discovery see it, these files answer.
+OLLAMA_FILES = {
+    "api/version": '{"version":"0.12.6-busybox"}',
+    "api/tags": '{"models":[{"name":"llama3.1:8b","size":4920753328,"details":{"parameter_size":"8.0B","quantization_level":"Q4_K_M"}}]}',
+    "api/ps": '{"models":[{"name":"llama3.1:8b","size":6654289920,"size_vram":6654289920,"context_length":4096}]}',
+}
+
+
+def serve_ollama_files() -> str:
+    """The container's shell script: write OLLAMA_FILES and serve them on Ollama's port."""
+    writes = " && ".join(f"printf '%s' '{body}' > /www/{path}" for path, body in OLLAMA_FILES.items())
+    return f"mkdir -p /www/api && {writes} && exec httpd -f -p 11434 -h /www"
+
+
+@pytest.fixture
+def ollama_image(docker_engine: str) -> Iterator[str]:
+    """local/busybox tagged under an Ollama-looking name, untagged afterwards (local/busybox stays)."""
+    image = f"sparktui-test-{secrets.token_hex(4)}/ollama:latest"
+    docker("tag", IMAGE, image)
+    try:
+        yield image
+    finally:
+        docker("rmi", image, check=False)
+
+
 @pytest.fixture
 def kit(docker_engine: str, tmp_path: Path) -> Iterator[DockerKit]:
     helper = DockerKit(prefix=f"sparktui-t3-{secrets.token_hex(4)}", tmp=tmp_path)

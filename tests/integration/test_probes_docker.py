@@ -1,14 +1,13 @@
 """Discovery against a real Docker engine: a busybox httpd dressed as Ollama by its image name.
 
-Everything created here is named sparktui-t4-<random>… and labelled sparktui.test=t4, and only
-those are removed afterwards.
+The containers made here are named sparktui-t4-<random>… and labelled sparktui.test=t4, and only
+those are removed afterwards (the image tag is conftest's `ollama_image`, removed with it).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,29 +20,11 @@ from spark_tui.config import Config
 from spark_tui.models.probes import ProbeResult, ProbeSpec, ProbeState
 from spark_tui.sources.discovery import discover_probes
 from spark_tui.sources.probes import check_once_blocking
+from tests.integration.conftest import docker, serve_ollama_files
 
 pytestmark = pytest.mark.docker
 
 LABEL = "sparktui.test=t4"
-OLLAMA_FILES = {
-    "api/version": '{"version":"0.12.6-busybox"}',
-    "api/tags": '{"models":[{"name":"llama3.1:8b","size":4920753328,"details":{"parameter_size":"8.0B","quantization_level":"Q4_K_M"}}]}',
-    "api/ps": '{"models":[{"name":"llama3.1:8b","size":6654289920,"size_vram":6654289920,"context_length":4096}]}',
-}
-
-
-def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60, check=check)
-
-
-@pytest.fixture
-def ollama_image(docker_engine: str) -> Iterator[str]:
-    image = f"sparktui-t4-{uuid.uuid4().hex[:8]}/ollama:latest"
-    docker("tag", "local/busybox", image)
-    try:
-        yield image
-    finally:
-        docker("rmi", image, check=False)  # untags ours; local/busybox stays
 
 
 @pytest.fixture
@@ -59,11 +40,6 @@ def run_container(names: list[str], image: str, script: str) -> str:
     docker("run", "-d", "--name", name, "--label", LABEL, "-p", "127.0.0.1::11434", image, "sh", "-c", script)
     names.append(name)
     return name
-
-
-def serve_ollama_files() -> str:
-    writes = " && ".join(f"printf '%s' '{body}' > /www/{path}" for path, body in OLLAMA_FILES.items())
-    return f"mkdir -p /www/api && {writes} && exec httpd -f -p 11434 -h /www"
 
 
 def discovered(name: str) -> ProbeSpec:

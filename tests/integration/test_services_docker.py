@@ -1,19 +1,17 @@
 """The Services screen follows the real Docker engine: a container of a known service starts and
 its probe appears (and turns up); it stops and the probe goes.
 
-A busybox httpd dressed as Ollama by its image name. Everything created here is named
-sparktui-t4ui-<random>… and labelled sparktui.test=t4ui, and only those are removed.
+A busybox httpd dressed as Ollama by its image name (conftest's `ollama_image`). The container
+made here is named sparktui-t4ui-<random>… and labelled sparktui.test=t4ui, and only it is removed.
 """
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import Iterator
 
 import pytest
-from support import wait_for
-from support import FakeClock, demo_sources
+from support import FakeClock, demo_sources, wait_for
 
 from spark_tui.app import make_app
 from spark_tui.config import Config
@@ -22,29 +20,11 @@ from spark_tui.screens.services import ServicesScreen
 from spark_tui.sources.container_backend import container_backend
 from spark_tui.sources.probes import ProbeEngine
 from spark_tui.widgets.probe_table import ProbeTable
+from tests.integration.conftest import docker, serve_ollama_files
 
 pytestmark = pytest.mark.docker
 
 LABEL = "sparktui.test=t4ui"
-OLLAMA_FILES = {
-    "api/version": '{"version":"0.12.6-busybox"}',
-    "api/tags": '{"models":[{"name":"llama3.1:8b","size":4920753328}]}',
-    "api/ps": '{"models":[{"name":"llama3.1:8b","size":6654289920,"size_vram":6654289920}]}',
-}
-
-
-def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60, check=check)
-
-
-@pytest.fixture
-def ollama_image(docker_engine: str) -> Iterator[str]:
-    image = f"sparktui-t4ui-{uuid.uuid4().hex[:8]}/ollama:latest"
-    docker("tag", "local/busybox", image)
-    try:
-        yield image
-    finally:
-        docker("rmi", image, check=False)  # untags ours; local/busybox stays
 
 
 @pytest.fixture
@@ -68,9 +48,7 @@ async def test_a_started_service_container_appears_on_the_services_screen(ollama
         table = app.screen.query_one(ProbeTable)
         await wait_for(pilot, lambda: app.containers.state.listing is not None, timeout=20, what="the first container list")
 
-        writes = " && ".join(f"printf '%s' '{body}' > /www/{path}" for path, body in OLLAMA_FILES.items())
-        script = f"mkdir -p /www/api && {writes} && exec httpd -f -p 11434 -h /www"
-        docker("run", "-d", "--name", container_name, "--label", LABEL, "-p", "127.0.0.1::11434", ollama_image, "sh", "-c", script)
+        docker("run", "-d", "--name", container_name, "--label", LABEL, "-p", "127.0.0.1::11434", ollama_image, "sh", "-c", serve_ollama_files())
 
         def ours():
             return app.probes.status(container_name)
