@@ -6,13 +6,14 @@ import math
 
 from textual.app import ComposeResult
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from spark_tui import format as fmt
 from spark_tui.history import History
 from spark_tui.models.machine import GpuProcess, GpuReport, GpuSample
 from spark_tui.widgets.trend_chart import MetricChart
-from spark_tui.widgets.text import set_display, set_titles, update_text
+from spark_tui.widgets.text import set_display, set_titles, set_tooltip
+from spark_tui.widgets.text_lines import TextLines
 
 HOT_C = 80.0  # warn from here
 TOO_HOT_C = 85.0  # GB10 guidance: keep the GPU under 85 °C
@@ -90,7 +91,7 @@ class GpuPanel(Widget):
         self._latest: tuple[GpuSample, GpuReport, History, bool] | None = None
 
     def compose(self) -> ComposeResult:
-        self._facts_text = Static(classes="gpu-facts")
+        self._facts_text = TextLines(classes="gpu-facts")
         self._util = MetricChart("Utilization", classes="gpu-util")
         self._temp = MetricChart("Temperature", classes="gpu-temp")
         self._power = MetricChart("Power", classes="gpu-power")
@@ -123,8 +124,8 @@ class GpuPanel(Widget):
             f"driver {report.driver_version or fmt.NA} · CUDA {report.cuda_version or fmt.NA}",
         )
         self.set_class(sample.lost, "-lost")
-        update_text(self._facts_text, self._facts(sample))
-        self._facts_text.tooltip = self._why_na(sample)
+        self._facts_text.show(self._facts(sample))
+        set_tooltip(self._facts_text, self._why_na(sample))
         self._show_charts(sample, report.taken_at, history)
         self._show_processes(sample)
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Static
 
 from spark_tui import format as fmt
 from spark_tui.history import History
 from spark_tui.models.machine import MemoryOverview
 from spark_tui.widgets.trend_chart import MetricChart
-from spark_tui.widgets.text import set_titles, update_text
+from spark_tui.widgets.text import set_titles, set_tooltip
+from spark_tui.widgets.text_lines import TextLines
 
 LABEL_WIDTH = 11
 
@@ -48,7 +48,7 @@ class MemoryPanel(Vertical):
         self.border_title = "Memory"
 
     def compose(self) -> ComposeResult:
-        self._rows = Static(classes="memory-rows")
+        self._rows = TextLines(classes="memory-rows")
         self._chart = MetricChart("Used", classes="memory-chart")
         yield self._rows
         yield self._chart
@@ -67,8 +67,8 @@ class MemoryPanel(Vertical):
         rows.append(_row("Page cache", fmt.gib(overview.page_cache), "reclaimable"))
         swap = f"{fmt.number(overview.swap_used / 1024**3, digits=1)}/{fmt.gib(overview.swap_total)}" if overview.swap_total else "none"
         rows.append(_row("Swap", swap))
-        update_text(self._rows, "\n".join(rows))
-        self._rows.tooltip = overview.unified_reason
+        self._rows.show("\n".join(rows))
+        set_tooltip(self._rows, overview.unified_reason)
         self._chart.show(
             f"{fmt.gib(used)}{_share(used, total)}",
             history.series("mem.used").points,

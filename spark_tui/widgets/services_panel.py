@@ -8,12 +8,12 @@ from __future__ import annotations
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Static
 
 from spark_tui import probes_text as text
 from spark_tui.models.probes import ProbeState, ProbeStatus
 from spark_tui.probes_state import ProbesState
-from spark_tui.widgets.text import set_titles, update_text
+from spark_tui.widgets.text import set_titles
+from spark_tui.widgets.text_lines import TextLines
 
 MAX_NAME = 16
 ORDER = {ProbeState.DOWN: 0, ProbeState.DEGRADED: 1, ProbeState.UNKNOWN: 2, ProbeState.UP: 3}
@@ -49,7 +49,7 @@ class ServicesPanel(Vertical):
         self.border_title = "Services"
 
     def compose(self) -> ComposeResult:
-        yield Static(classes="services-rows")
+        yield TextLines(classes="services-rows")
 
     _ready = False
     _stale = False
@@ -81,4 +81,4 @@ class ServicesPanel(Vertical):
         else:
             width = min(MAX_NAME, max(len(s.name) for s in statuses))
             body = "\n".join(panel_line(status, width) for status in statuses)
-        update_text(self.query_one(".services-rows", Static), body)
+        self.query_one(".services-rows", TextLines).show(body)

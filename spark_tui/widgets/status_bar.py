@@ -7,10 +7,9 @@ import time
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.reactive import reactive
-from textual.widgets import Static
 
 from spark_tui import format as fmt
-from spark_tui.widgets.text import update_text
+from spark_tui.widgets.text_lines import TextLines
 
 
 class StatusBar(Horizontal):
@@ -43,8 +42,8 @@ class StatusBar(Horizontal):
     interval: reactive[float] = reactive(1.0)
 
     def compose(self) -> ComposeResult:
-        self._left = Static(id="status-left")
-        self._right = Static(id="status-right")
+        self._left = TextLines(id="status-left")
+        self._right = TextLines(id="status-right")
         yield self._left
         yield self._right
 
@@ -60,11 +59,11 @@ class StatusBar(Horizontal):
             text += "  [reverse $warning] DEMO [/]"
         if self.problem:
             text += f"  [$error]{self.problem}[/]"
-        update_text(self._left, text)
+        self._left.show(text)
 
     def _refresh_right(self) -> None:
         when = time.strftime("%H:%M:%S", time.localtime(self.sampled_at)) if self.sampled_at else fmt.NA
-        update_text(self._right, f"sampled {when} · every {self.interval:g} s")
+        self._right.show(f"sampled {when} · every {self.interval:g} s")
 
     def watch_hostname(self) -> None:
         if self.is_mounted:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Static
 
 from spark_tui import format as fmt
 from spark_tui.history import History
 from spark_tui.models.machine import SystemSample
 from spark_tui.widgets.gauges import levels
 from spark_tui.widgets.trend_chart import MetricChart
-from spark_tui.widgets.text import set_titles, update_text
+from spark_tui.widgets.text import set_titles
+from spark_tui.widgets.text_lines import TextLines
 
 MAX_NAME = 16
 LABEL_WIDTH = 6
@@ -42,7 +42,7 @@ class SystemPanel(Vertical):
         self.border_title = "CPU"
 
     def compose(self) -> ComposeResult:
-        self._rows = Static(classes="system-rows")
+        self._rows = TextLines(classes="system-rows")
         self._chart = MetricChart("CPU", classes="cpu-chart")
         yield self._rows
         yield self._chart
@@ -62,7 +62,7 @@ class SystemPanel(Vertical):
             rows.append(f"[b]{'Temp':<{LABEL_WIDTH}}[/b]{temps}")
         rows.append(f"[b]{'Disk':<{LABEL_WIDTH}}[/b]r {fmt.rate(sample.disk_read_bps)}  w {fmt.rate(sample.disk_write_bps)}")
         rows.append(f"[b]{'Net':<{LABEL_WIDTH}}[/b]rx {fmt.rate(sample.net_rx_bps)}  tx {fmt.rate(sample.net_tx_bps)}")
-        update_text(self._rows, "\n".join(rows))
+        self._rows.show("\n".join(rows))
         total = history.series("cpu.total")
         self._chart.show(
             fmt.percent(sample.cpu_percent), total.points, now=sample.taken_at, span=history.span,

@@ -34,6 +34,20 @@ def parse_markup(markup: str) -> Content:
     return NEWLINE.join(lines)  # type: ignore[arg-type]
 
 
+def markup_lines(markup: str) -> list[Content]:
+    """`markup` as one Content per line (each line parsed once and remembered)."""
+    if not markup:
+        return []
+    lines = [_line(line) for line in markup.split("\n")]
+    if None in lines:  # a tag that spans lines: parse it whole; bad markup shows as it is
+        try:
+            whole = Content.from_markup(markup)
+        except MarkupError:
+            whole = Content(markup)
+        return whole.split("\n", allow_blank=True)
+    return lines  # type: ignore[return-value]
+
+
 @lru_cache(maxsize=2048)
 def _line(line: str) -> Content | None:
     """One line's markup, or None if a tag opened on it stays open (it closes on a later line)."""
@@ -56,6 +70,12 @@ def set_titles(widget: Widget, title: str, subtitle: str | None = None) -> None:
     widget.border_title = title
     if subtitle is not None:
         widget.border_subtitle = subtitle
+
+
+def set_tooltip(widget: Widget, tooltip: str | None) -> None:
+    """Set a tooltip only when it changes: each assignment updates the screen's tooltip."""
+    if widget.tooltip != tooltip:
+        widget.tooltip = tooltip
 
 
 def set_display(widget: Widget, shown: bool) -> None:

@@ -13,6 +13,7 @@ from spark_tui.sources.fake_nvml import GPU_IS_LOST, FakeNvml, gb10_static
 from spark_tui.widgets.gpu_panel import GpuPanel
 from spark_tui.widgets.memory_panel import MemoryPanel
 from spark_tui.widgets.status_bar import StatusBar
+from spark_tui.widgets.text_lines import TextLines
 from textual.widgets import DataTable, Static
 
 SIZE = (100, 30)
@@ -32,13 +33,13 @@ async def test_demo_samples_fill_every_panel():
         feed(app, sources, clock, 130)
         await wait_for(pilot, lambda: app.query(GpuPanel) and "NVIDIA GB10" in str(app.query_one(GpuPanel).border_title))
         panel = app.query_one(GpuPanel)
-        facts = text_of(panel.query_one(".gpu-facts", Static))
+        facts = text_of(panel.query_one(".gpu-facts", TextLines))
         assert "Power limit n/a" in facts and "Memory      unified pool" in facts
         table = panel.query_one(DataTable)
         assert table.row_count == 2 and table.get_cell("41873", "user") == "spark"
         memory = app.query_one(MemoryPanel)
         assert "unified pool" in str(memory.border_title)
-        rows = text_of(memory.query_one(".memory-rows", Static))
+        rows = text_of(memory.query_one(".memory-rows", TextLines))
         assert "GPU procs  61.2 GiB" in rows and "meminfo" in rows and "NVML" in rows
         assert app.machine.history.series("gpu0.util").peak() > 60
 
@@ -49,7 +50,7 @@ async def test_keys_pause_help_and_quit():
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("p")
         assert app.paused and app.screen.query_one(StatusBar).paused
-        assert "PAUSED" in text_of(app.screen.query_one("#status-left", Static))
+        assert "PAUSED" in text_of(app.screen.query_one("#status-left", TextLines))
         await pilot.press("p")
         assert not app.paused
         await pilot.press("question_mark")
@@ -113,10 +114,10 @@ async def test_failing_source_notifies_once_and_recovers():
         await wait_for(pilot, lambda: app.pollers["system"].failures >= 2)
         messages = [n.message for n in app._notifications]
         assert sum("system sampling failed: cannot read /proc/stat" in m for m in messages) == 1
-        assert "system failing" in text_of(app.screen.query_one("#status-left", Static))
+        assert "system failing" in text_of(app.screen.query_one("#status-left", TextLines))
         fail["on"] = False
         await wait_for(pilot, lambda: any("recovered" in n.message for n in app._notifications), what="the recovery toast")
-        assert "failing" not in text_of(app.screen.query_one("#status-left", Static))
+        assert "failing" not in text_of(app.screen.query_one("#status-left", TextLines))
 
 
 async def test_no_driver_shows_why_and_everything_else():
@@ -126,7 +127,7 @@ async def test_no_driver_shows_why_and_everything_else():
     async with app.run_test(size=SIZE) as pilot:
         feed(app, sources, clock, 3)
         problem = app.query_one("#gpu-problem", Static)
-        memory_rows = app.query_one(MemoryPanel).query_one(".memory-rows", Static)
+        memory_rows = app.query_one(MemoryPanel).query_one(".memory-rows", TextLines)
         await wait_for(pilot, lambda: "Used" in text_of(memory_rows), what="the first frame")
         assert problem.display and "NVML library not found: is the NVIDIA driver installed?" in text_of(problem)
         assert not app.query(GpuPanel)

@@ -12,6 +12,7 @@ from integration.probe_servers import LoopbackHttp, Reply, free_port, hung_liste
 from probe_support import demo_app, engine_app, feed_demo_probes
 from support import wait_for
 from support import FakeClock
+from spark_tui.widgets.text_lines import TextLines
 from textual.widgets import Static
 
 from spark_tui.cli import main
@@ -119,8 +120,8 @@ async def test_services_panel_puts_problems_first():
         feed_demo_probes(app, probes)
         panel = ServicesPanel()
         await app.screen.mount(panel)
-        await wait_for(pilot, lambda: "omniparser" in text_of(panel.query_one(".services-rows", Static)))
-        lines = text_of(panel.query_one(".services-rows", Static)).splitlines()
+        await wait_for(pilot, lambda: "omniparser" in text_of(panel.query_one(".services-rows", TextLines)))
+        lines = text_of(panel.query_one(".services-rows", TextLines)).splitlines()
         assert [line.split()[1] for line in lines[:3]] == ["omniparser", "docling", "tei"]
         assert "connection refused" in lines[0]
         assert str(panel.border_title) == "Services · 5 up · 2 degraded · 1 down"
@@ -255,7 +256,7 @@ async def test_the_dashboard_panel_skips_drawing_while_hidden_and_is_current_onc
     app, probes = demo_app(clock)
     async with app.run_test(size=(100, 30)) as pilot:
         panel = app.screen.query_one(ServicesPanel)
-        rows = panel.query_one(".services-rows", Static)
+        rows = panel.query_one(".services-rows", TextLines)
         feed_demo_probes(app, probes, checks=2)
         await pilot.pause(0.1)
         assert not panel.display and "omniparser" not in str(rows.render())  # too narrow: hidden, not drawn

@@ -8,6 +8,7 @@ or its docker0 bridge.
 from __future__ import annotations
 
 import os
+import secrets
 import queue
 import shutil
 import signal
@@ -84,8 +85,9 @@ def private_dockerd(docker_engine: str) -> Iterator[PrivateDockerd]:
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
-    root = Path(tempfile.mkdtemp(prefix="sparktui-t3-", dir="/tmp"))  # short: unix socket paths are limited
-    daemon = PrivateDockerd(root, root.name)
+    name = f"sparktui-t3-{secrets.token_hex(4)}"  # containerd namespaces allow no "_" or "-_" that mkdtemp may pick
+    root = Path(tempfile.mkdtemp(prefix=f"{name}-", dir="/tmp"))  # short: unix socket paths are limited
+    daemon = PrivateDockerd(root, name)
     try:
         daemon.start()
         image = subprocess.run(["docker", "save", IMAGE], capture_output=True, timeout=60, check=True).stdout

@@ -12,7 +12,7 @@ from spark_tui.sources.fake_nvml import FakeNvml, h100
 from spark_tui.widgets.services_panel import ServicesPanel
 
 import pynvml
-from textual.widgets import Static
+from spark_tui.widgets.text_lines import TextLines
 
 
 def demo_app(seconds: int):
@@ -70,7 +70,7 @@ def test_dashboard_with_services_and_profiles(snap_compare, size):
         feed_demo_probes(app, probes, checks=3)
         panel = app.screen.query_one(ServicesPanel)
         if panel.display:  # drawn with the next frame, or at the latest after LAZY_REDRAW_S
-            await wait_for(pilot, lambda: "omniparser" in str(panel.query_one(Static).render()))
+            await wait_for(pilot, lambda: "omniparser" in str(panel.query_one(TextLines).render()))
         await drawn(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
