@@ -28,10 +28,7 @@ def update_text(widget: Static, markup: str) -> None:
 
 
 def parse_markup(markup: str) -> Content:
-    lines = [_line(line) for line in markup.split("\n")]
-    if None in lines:  # a tag that spans lines, or bad markup: parse it whole (and say why)
-        return Content.from_markup(markup)
-    return NEWLINE.join(lines)  # type: ignore[arg-type]
+    return NEWLINE.join(markup_lines(markup))
 
 
 def markup_lines(markup: str) -> list[Content]:

@@ -15,7 +15,7 @@ from textual.strip import Strip
 from textual.visual import Visual
 from textual.widget import Widget
 
-from spark_tui.widgets.text import markup_lines
+from spark_tui.widgets.text import NEWLINE, markup_lines
 
 
 class TextLines(Widget):
@@ -33,10 +33,6 @@ class TextLines(Widget):
         self._drawn_width = -1
         self._rows: list[Strip] = []
 
-    @property
-    def markup(self) -> str:
-        return self._markup
-
     def show(self, markup: str) -> None:
         """Show `markup`; only the rows of lines that differ from the shown ones repaint."""
         if markup == self._markup:
@@ -45,7 +41,7 @@ class TextLines(Widget):
         self._markup, self._lines = markup, markup_lines(markup)
         drawn = self._drawn
         if drawn is None or len(old_lines) != len(self._lines) or self.styles.width is None or self.styles.width.is_auto:
-            self._forget(layout=True)
+            self._forget()
             return
         width = self._drawn_width
         row = 0
@@ -55,7 +51,7 @@ class TextLines(Widget):
             if not line.is_same(old_lines[index]):
                 strips = self._draw_line(line, width)
                 if len(strips) != rows:
-                    self._forget(layout=True)
+                    self._forget()
                     return
                 drawn[index] = strips
                 dirty.append(Region(0, row, width, rows))
@@ -64,9 +60,9 @@ class TextLines(Widget):
             self._rows = [strip for strips in drawn for strip in strips]
             self.refresh(*dirty)
 
-    def _forget(self, *, layout: bool = False) -> None:
+    def _forget(self) -> None:
         self._drawn = None
-        self.refresh(layout=layout)
+        self.refresh(layout=True)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -95,4 +91,4 @@ class TextLines(Widget):
 
     def render(self) -> Content:
         """The whole text (what a text selection copies and what tests read)."""
-        return Content("\n").join(self._lines)
+        return NEWLINE.join(self._lines)
