@@ -28,6 +28,7 @@ from spark_tui.bench.report import cell_notes, summary_cells, summary_headers
 from spark_tui.bench.runner import run_benchmark
 from spark_tui.bench.stream import EventWriter
 from spark_tui.bench.saved_runs import compare_runs, list_runs, load_run, resolve_run
+from spark_tui.commands import output_console
 from spark_tui.config import Config
 from spark_tui.masking import mask_text
 from spark_tui.models.bench import (
@@ -276,12 +277,6 @@ def print_result(console: Console, result: RunResult, unit: str) -> None:
         console.print(f"{result.status}: {result.reason}", soft_wrap=True)
     if result.run_dir:
         console.print(f"results: {result.run_dir}", soft_wrap=True)
-
-
-def output_console() -> Console:
-    """stdout; piped output gets wide lines instead of squeezed columns."""
-    console = Console(highlight=False)
-    return console if console.is_terminal else Console(highlight=False, width=200)
 
 
 def run_list(args: argparse.Namespace, config: Config) -> int:

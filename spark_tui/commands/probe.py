@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from spark_tui.commands import output_console
 from spark_tui.config import Config, ConfigError
 from spark_tui.models.containers import Container
 from spark_tui.models.probes import ProbeResult, ProbeSnapshot, ProbeSpec, ProbeState
@@ -134,7 +135,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(snapshot), indent=2) + b"\n")
     else:
-        render_results(Console(highlight=False), results)
+        render_results(output_console(), results)
     failing = {ProbeState.DOWN, ProbeState.DEGRADED} if args.strict else {ProbeState.DOWN}
     return EXIT_DOWN if any(result.state in failing for result in results) else EXIT_OK
 

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from spark_tui import format as fmt
+from spark_tui.commands import output_console
 from spark_tui.config import Config
 from spark_tui.masking import mask_argv
 from spark_tui.models.compose import ComposeOverview, ComposeProject, MemoryBudget
@@ -99,7 +100,7 @@ def run_profiles(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(overview), indent=2) + b"\n")
         return EXIT_OK
-    render_overview(Console(highlight=False), overview)
+    render_overview(output_console(), overview)
     return EXIT_OK
 
 

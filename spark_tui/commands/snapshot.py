@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from spark_tui import format as fmt
+from spark_tui.commands import output_console
 from spark_tui.config import Config
 from spark_tui.models.machine import GpuReport, MemoryOverview, SystemSample
 from spark_tui.sources.machine import machine_sources
@@ -133,7 +134,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(collected), indent=2) + b"\n")
         return 0
-    console = Console(highlight=False)
+    console = output_console()
     for section in SECTIONS:
         section.render(console, collected[section.name])
     return 0

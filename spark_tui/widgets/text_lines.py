@@ -40,7 +40,8 @@ class TextLines(Widget):
         old_lines = self._lines
         self._markup, self._lines = markup, markup_lines(markup)
         drawn = self._drawn
-        if drawn is None or len(old_lines) != len(self._lines) or self.styles.width is None or self.styles.width.is_auto:
+        width_rule = self.styles.width
+        if drawn is None or len(old_lines) != len(self._lines) or (width_rule is not None and width_rule.is_auto):
             self._forget()
             return
         width = self._drawn_width
