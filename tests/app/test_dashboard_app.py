@@ -160,3 +160,25 @@ async def test_without_a_gpu_a_wide_dashboard_gives_the_side_panels_the_full_wid
         await pilot.pause()  # the layout follows the class change
         assert screen.query_one(MemoryPanel).region.width == 160
         assert screen.query_one("#gpu-problem").region.height <= 6
+
+
+async def test_a_changed_line_repaints_without_a_layout_pass():
+    """A live panel changes a line or two each second; only a change in the number of rows may
+    cost a layout pass (the costliest part of a frame)."""
+    from textual.app import App
+
+    class One(App):
+        def compose(self):
+            yield TextLines("a\nb", id="lines")
+
+    app = One()
+    async with app.run_test(size=(40, 10)) as pilot:
+        lines = app.query_one(TextLines)
+        await pilot.pause()
+        lines.show("a\nchanged")
+        assert not lines._layout_required
+        assert "changed" in text_of(lines)
+        lines.show("a\nchanged\nthird row")
+        assert lines._layout_required
+        await pilot.pause()
+        assert lines.size.height == 3
