@@ -81,10 +81,10 @@ class ProbeConfig(Section):
     """The URL to check (a preset's base URL; default http://127.0.0.1:<its port>); tcp://host:port."""
     interval: Annotated[float, Meta(ge=0.5, le=3600)] = 2.0
     """Seconds between checks."""
-    timeout: Annotated[float, Meta(gt=0, le=120)] = 2.0
-    """Seconds for a whole check: connect, answer and body."""
+    timeout: Annotated[float, Meta(gt=0, le=120)] | None = None
+    """Seconds for a whole check: connect, answer and body (default 2, OmniParser and docling 6)."""
     slow_ms: Annotated[float, Meta(gt=0, le=600_000)] | None = None
-    """An answer slower than this is "degraded" (default 1000, OmniParser 3000)."""
+    """An answer slower than this is "degraded" (default 1000, OmniParser and docling 3000); below the timeout."""
     expect_status: Annotated[int, Meta(ge=100, le=599)] | tuple[Annotated[int, Meta(ge=100, le=599)], ...] | None = None
     """Status(es) that count as up for http/http-json (default any 2xx)."""
     json_field: str | None = None

@@ -5,8 +5,9 @@ The engine runs as an async worker on the app's loop: a check costs a fraction o
 millisecond (spark_tui/sources/lean_http.py), every wait is a timer, and a hung service holds
 one idle socket, so keys stay instant with fifty probes. Its events are gathered for
 BATCH_S and posted as one `ProbesReported`; `handle()` applies them on the UI thread,
-notifies each state change once, and `draw()` updates only the rows that changed on the
-visible screen.
+pops up one notice per batch of state changes (a flapping service stays quiet until it
+settles: probes_state.ChangeNotices), and `draw()` updates only the rows that changed on
+the visible screen.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from spark_tui.config import Config
 from spark_tui.models.containers import Container
 from spark_tui.models.probes import ProbeEvent, ProbeSpec, ProbeState, ProbeStatus
 from spark_tui.probe_messages import ProbesReported
-from spark_tui.probes_state import ProbesState
+from spark_tui.probes_state import ChangeNotices, ProbesState
 
 # sources.discovery and sources.presets (the preset table, ~15 ms to import) load when first
 # needed, after the first frame: no probes configured and nothing discovered yet needs neither.
@@ -62,6 +63,7 @@ class ProbesController:
         self.runner = runner
         self._demo = runner.demo if runner is not None else demo
         self.state = ProbesState(getattr(runner, "clock", time.time))
+        self.notices = ChangeNotices()
         self._specs: list[ProbeSpec] | None = None
         self._pending: list[ProbeEvent] = []
         self._flush: asyncio.TimerHandle | None = None
@@ -154,9 +156,11 @@ class ProbesController:
             self.app.post_message(ProbesReported(tuple(events)))
 
     def handle(self, message: ProbesReported) -> set[str]:
-        """Apply a batch; each state change is one notification. Returns the parts to draw."""
-        for change in self.state.apply(message.events):
-            self.app.notify(change.describe(), title="Services", severity=SEVERITY[change.current], timeout=6)  # type: ignore[arg-type]
+        """Apply a batch; its state changes make one notification at most. Returns the parts to draw."""
+        changes = self.state.apply(message.events)
+        notice = self.notices.take(changes, self.state.statuses, self.state.now())
+        if notice is not None:
+            self.app.notify(notice.text, title="Services", severity=SEVERITY[notice.state], timeout=6)  # type: ignore[arg-type]
         return {"probes"}
 
     def status(self, name: str) -> ProbeStatus | None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from spark_tui.models.probes import ProbeAdded, ProbeChecked, ProbeEvent, ProbeRemoved, ProbeState, ProbeStatus, StateChange
 
 RECENT_ERRORS = 10
+CALM_S = 30.0  # a probe that changed state this recently is flapping: its next changes stay quiet
+NOTICE_LINES = 4  # lines of one notice; more changes at once are counted
 
 
 @dataclass(frozen=True)
@@ -82,3 +84,59 @@ class ProbesState:
     def take_dirty(self) -> set[str]:
         dirty, self.dirty = self.dirty, set()
         return dirty
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One toast for a batch of state changes."""
+
+    text: str
+    state: ProbeState  # the most serious state it reports (its severity)
+
+
+_SERIOUSNESS = (ProbeState.UNKNOWN, ProbeState.UP, ProbeState.DEGRADED, ProbeState.DOWN)
+
+
+class ChangeNotices:
+    """Which state changes pop up, so a flapping service cannot flood the screen.
+
+    The changes of one batch make one notice. A probe that changed within the last `calm_s`
+    seconds changes again quietly (its row shows it); once it has kept one state for `calm_s`,
+    one notice says where it settled. Times are the changes' own (`StateChange.at`) and `now`.
+    """
+
+    def __init__(self, calm_s: float = CALM_S) -> None:
+        self.calm_s = calm_s
+        self._changed_at: dict[str, float] = {}  # the latest change of each probe
+        self._quiet: dict[str, int] = {}  # flapping probes: changes not shown since the last notice
+
+    def take(self, changes: Iterable[StateChange], statuses: dict[str, ProbeStatus], now: float) -> Notice | None:
+        lines: list[tuple[ProbeState, str]] = []
+        for name in [n for n in self._changed_at if n not in statuses]:  # removed probes
+            del self._changed_at[name]
+            self._quiet.pop(name, None)
+        for change in changes:
+            last = self._changed_at.get(change.name)
+            self._changed_at[change.name] = change.at
+            if last is not None and change.at - last < self.calm_s:
+                self._quiet[change.name] = self._quiet.get(change.name, 0) + 1
+            else:
+                lines.append((change.current, change.describe()))
+        for name, quiet in list(self._quiet.items()):
+            status = statuses.get(name)
+            if status is not None and now - self._changed_at[name] >= self.calm_s:
+                del self._quiet[name]
+                lines.append((status.state, _settled(status, quiet, self.calm_s)))
+        if not lines:
+            return None
+        text = "\n".join(line for _, line in lines[:NOTICE_LINES])
+        if len(lines) > NOTICE_LINES:
+            text += f"\n… and {len(lines) - NOTICE_LINES} more"
+        return Notice(text, max((state for state, _ in lines), key=_SERIOUSNESS.index))
+
+
+def _settled(status: ProbeStatus, quiet: int, calm_s: float) -> str:
+    """"vllm settled: down for 30 s (connection refused) after 6 changes"."""
+    result = status.result
+    why = f" ({result.error})" if result is not None and result.error and status.state is not ProbeState.UP else ""
+    return f"{status.name} settled: {status.state.value} for {calm_s:.0f} s{why} after {quiet + 1} changes"

@@ -113,8 +113,11 @@ def demo_snapshot() -> ProbeSnapshot:
 def run(args: argparse.Namespace, config: Config) -> int:
     from spark_tui.sources.probes import check_once_blocking
 
+    # configured probes win over discovered ones: when every name is one, Docker has nothing to add
+    configured = {probe.name for probe in config.probes if probe.enabled}
+    discover = not args.no_discover and not (args.names and set(args.names) <= configured)
     try:
-        specs, notes = probe_specs(config, discover=not args.no_discover)
+        specs, notes = probe_specs(config, discover=discover)
     except ConfigError as exc:
         print(f"spark-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE

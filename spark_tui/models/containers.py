@@ -42,6 +42,7 @@ class Container:
     compose_working_dir: str | None = None
     compose_environment_file: str | None = None
     compose_oneoff: bool = False  # made by `docker compose run`, not part of the service
+    network_mode: str | None = None  # "host", "bridge", "container:<id>"…; None when the engine did not say
 
     @property
     def short_id(self) -> str:

@@ -27,7 +27,7 @@ from spark_tui.models.probes import (
     ProbeStatus,
     ServedModel,
 )
-from spark_tui.sources.presets import Extras, Outcome
+from spark_tui.sources.presets import DEFAULT_SLOW_MS, DEFAULT_TIMEOUT_S, Extras, Outcome, preset_for
 from spark_tui.sources.probe_track import HISTORY, CheckOutput, ProbeListener, ProbeTrack
 
 GIB = 1 << 30
@@ -106,10 +106,11 @@ def _omniparser(n: int, t: float, now: float) -> CheckOutput:
     return CheckOutput(Outcome(state=ProbeState.DOWN, error="connection refused"), None)
 
 
-def _spec(name: str, kind: str, url: str, container: str | None = None, slow_ms: float = 1000.0) -> ProbeSpec:
+def _spec(name: str, kind: str, url: str, container: str | None = None) -> ProbeSpec:
+    preset = preset_for(kind)  # its thresholds, as a probe configured without them gets
     return ProbeSpec(
-        name=name, kind=kind, url=url, interval=INTERVAL_S, timeout=2.0, slow_ms=slow_ms,
-        origin="discovered" if container else "config", container=container,
+        name=name, kind=kind, url=url, interval=INTERVAL_S, timeout=preset.timeout_s or DEFAULT_TIMEOUT_S,
+        slow_ms=preset.slow_ms or DEFAULT_SLOW_MS, origin="discovered" if container else "config", container=container,
     )
 
 
@@ -117,7 +118,7 @@ SERVICES: tuple[tuple[ProbeSpec, Simulation], ...] = (
     (_spec("postgres", "postgres", "postgresql://spark:s3cret-demo@127.0.0.1:5432"), _postgres),
     (_spec("tei", "tei", "http://spark-2.local:8080"), _tei),
     (_spec("docling", "docling", "http://spark-2.local:5001"), _docling),
-    (_spec("omniparser", "omniparser", "http://127.0.0.1:9989", slow_ms=3000.0), _omniparser),
+    (_spec("omniparser", "omniparser", "http://127.0.0.1:9989"), _omniparser),
     (_spec("vllm", "vllm", "http://127.0.0.1:8000", container="ai-vllm-1"), _vllm),
     (_spec("ollama", "ollama", "http://127.0.0.1:11434", container="ai-ollama-1"), _ollama),
     (_spec("litellm", "litellm", "http://127.0.0.1:4000", container="ai-litellm-1"), _litellm),

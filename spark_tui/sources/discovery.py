@@ -65,7 +65,10 @@ def _url_host(host: str) -> str:
 
 
 def _published(container: Container, preset: Preset) -> list[PublishedPort]:
-    """The published ports to probe: the service's own, or the only one there is."""
+    """The published ports to probe: the service's own, or the only one there is. A container
+    on the host's network publishes none: its service listens on the host, on its usual port."""
+    if container.network_mode == "host":
+        return [PublishedPort(preset.default_port, "tcp", "127.0.0.1", preset.default_port)]
     by_container_port: dict[int, PublishedPort] = {}
     for port in container.ports:
         if port.protocol != "tcp" or not port.host_port:
@@ -94,9 +97,10 @@ def discover_probes(
     containers: Iterable[Container],
     *,
     interval: float = DEFAULT_INTERVAL_S,
-    timeout: float = DEFAULT_TIMEOUT_S,
+    timeout: float | None = None,
 ) -> list[ProbeSpec]:
-    """A probe for each recognised service port of each running container."""
+    """A probe for each recognised service port of each running container; `timeout` defaults
+    to the preset's own (above its slow threshold), else DEFAULT_TIMEOUT_S."""
     found: list[_Found] = []
     for container in containers:
         if container.state != "running":
@@ -122,7 +126,7 @@ def discover_probes(
                 kind=item.preset.name,
                 url=f"{scheme}://{host}:{item.port.host_port}",
                 interval=interval,
-                timeout=timeout,
+                timeout=timeout or item.preset.timeout_s or DEFAULT_TIMEOUT_S,
                 slow_ms=item.preset.slow_ms or DEFAULT_SLOW_MS,
                 origin="discovered",
                 container=item.container.name,

@@ -129,6 +129,7 @@ def container_from_inspect(data: Mapping[str, Any]) -> Container:
         runtime=host_config.get("Runtime") or None,
         memory_limit=memory if memory > 0 else None,
         health_output=mask_text(last_output[-500:]) if last_output else None,
+        network_mode=host_config.get("NetworkMode") or None,
         **_compose_fields(labels),
     )
 
@@ -150,6 +151,7 @@ def container_from_summary(data: Mapping[str, Any]) -> Container:
         ports=ports_from_summary(data.get("Ports")),
         labels=labels,
         created_at=datetime.fromtimestamp(created, timezone.utc) if isinstance(created, (int, float)) else None,
+        network_mode=(data.get("HostConfig") or {}).get("NetworkMode") or None,
         **_compose_fields(labels),
     )
 

@@ -50,7 +50,9 @@ class UndecodableBody(HttpError):
 
 
 class Progress(Protocol):
-    """Where the caller tracks how far a check got (for "timed out after 2.0 s <phase>")."""
+    """Where the caller tracks how far a check got (for "timed out after 2.0 s <phase>"):
+    "connecting", "sending the request", "waiting for an answer", "reading the headers" (some
+    arrived, not all), "reading the answer" (the body)."""
 
     phase: str
     received: int
@@ -206,7 +208,7 @@ class LeanHttp:
         progress.phase = "waiting for an answer"
         buffer = connection.buffer
         while True:  # 1xx answers (Early Hints…) come before the real one
-            head = await self._head(connection)
+            head = await self._head(connection, progress)
             version, status, headers = parse_head(head)
             if not 100 <= status < 200:
                 break
@@ -247,7 +249,7 @@ class LeanHttp:
             body = decode_body(body, encoding)
         return Response(status, headers, body), keep and not connection.ended and not buffer
 
-    async def _head(self, connection: _Connection) -> bytes:
+    async def _head(self, connection: _Connection, progress: Progress) -> bytes:
         buffer = connection.buffer
         while True:
             end = buffer.find(b"\r\n\r\n")
@@ -255,14 +257,16 @@ class LeanHttp:
                 head = bytes(buffer[:end])
                 del buffer[: end + 4]
                 return head
-            if len(buffer) >= 5 and not buffer.startswith(b"HTTP/"):
-                raise NotHttp(f"illegal status line: {_first_line(buffer)!r}")
+            if not b"HTTP/".startswith(bytes(buffer[:5])):
+                raise NotHttp(no_status_line(buffer))
             if len(buffer) > MAX_HEAD_BYTES:
                 raise NotHttp(f"headers over {MAX_HEAD_BYTES // 1024} KiB")
             if connection.ended:
                 if not buffer:
                     raise ClosedWithoutAnswer()
-                raise NotHttp(f"incomplete answer: {_first_line(buffer)!r}")
+                raise HttpError("connection closed in the middle of the answer's headers")
+            if buffer:
+                progress.phase = "reading the headers"
             await connection.more()
 
     async def _chunked(self, connection: _Connection, status: int, progress: Progress) -> bytes:
@@ -277,7 +281,7 @@ class LeanHttp:
             try:
                 size = int(bytes(buffer[:line_end]).split(b";", 1)[0].strip(), 16)
             except ValueError:
-                raise NotHttp(f"bad chunk size {_first_line(buffer)!r}") from None
+                raise NotHttp(f"bad chunk size {quoted(buffer)}") from None
             if size == 0:
                 while (end := _blank_line_end(buffer, line_end)) < 0:
                     await self._more_or_fail(connection)
@@ -316,7 +320,7 @@ def parse_head(head: bytes) -> tuple[bytes, int, dict[str, str]]:
     lines = head.split(b"\r\n")
     match = _STATUS_LINE.fullmatch(lines[0])
     if match is None:
-        raise NotHttp(f"illegal status line: {lines[0][:60]!r}")
+        raise NotHttp(f"bad status line {quoted(lines[0])}" if head.startswith(b"HTTP/") else no_status_line(head))
     headers: dict[str, str] = {}
     name = ""
     for line in lines[1:]:
@@ -325,7 +329,7 @@ def parse_head(head: bytes) -> tuple[bytes, int, dict[str, str]]:
             continue
         raw_name, colon, value = line.partition(b":")
         if not colon or not raw_name or raw_name != raw_name.strip():
-            raise NotHttp(f"illegal header line: {line[:60]!r}")
+            raise NotHttp(f"bad header line {quoted(line)}")
         name = raw_name.decode("latin-1").lower()
         text = value.strip().decode("latin-1")
         headers[name] = f"{headers[name]}, {text}" if name in headers else text
@@ -350,5 +354,19 @@ def decode_body(body: bytes, encoding: str) -> bytes:
     return body
 
 
-def _first_line(data: bytes | bytearray) -> bytes:
-    return bytes(data[:60]).split(b"\r\n", 1)[0]
+def no_status_line(data: bytes | bytearray) -> str:
+    """Why an answer that does not start with "HTTP/" is not one, in words."""
+    words = "the answer does not start with an HTTP status line"
+    if data[:1] in (b"\x15", b"\x16") and data[1:2] == b"\x03":  # a TLS alert or handshake record
+        return f"{words} (looks like TLS: is the URL https?)"
+    return f"{words} (it starts with {quoted(data)})"
+
+
+def quoted(data: bytes | bytearray) -> str:
+    """The first line of `data` for an error message: in quotes when it is text, else "binary data"."""
+    line = bytes(data[:60]).split(b"\r\n", 1)[0]
+    if not line:
+        return "an empty line"
+    if not all(32 <= byte < 127 or byte == 9 for byte in line):
+        return "binary data"
+    return '"' + line.decode("ascii") + ("…" if len(line) == 60 else "") + '"'

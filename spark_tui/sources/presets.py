@@ -153,6 +153,7 @@ class Preset:
     check: Check
     extras: FetchExtras | None = None
     slow_ms: float | None = None  # None: the probe's own default
+    timeout_s: float | None = None  # None: the probe's own default; above slow_ms, or slow reads as down
     images: tuple[str, ...] = ()  # regular expressions over the image repository (no tag)
     services: tuple[str, ...] = ()  # Compose service names that suggest this preset
     container_ports: tuple[int, ...] = ()  # ports the service listens on inside its container
@@ -616,8 +617,9 @@ async def infinity_extras(ctx: CheckContext) -> Extras:
 
 # ---------------------------------------------------------------------------------------------
 # OmniParser v2: GET /probe/ → {"message": "Omniparser API ready"}; the Bytebot build has
-# GET /health → {"status": "healthy", "device": "cuda"} instead. It parses one image at a time,
-# so a probe during a parse waits for it: the slow threshold is higher.
+# GET /health → {"status": "healthy", "device": "cuda"} instead. It parses one image at a time
+# (0.8–1.65 s a frame on GB10), so a probe during a parse waits behind it, or behind a short
+# queue of them: the slow threshold is higher, and the timeout above it.
 
 
 async def check_omniparser(ctx: CheckContext) -> Outcome:
@@ -639,7 +641,8 @@ async def check_omniparser(ctx: CheckContext) -> Outcome:
 
 
 # ---------------------------------------------------------------------------------------------
-# docling-serve: GET /health → {"status": "ok"}; GET /ready is 503 until its models are loaded
+# docling-serve: GET /health → {"status": "ok"}; GET /ready is 503 until its models are loaded.
+# A conversion keeps its workers busy for seconds: like OmniParser, busy is not down.
 
 
 async def check_docling(ctx: CheckContext) -> Outcome:
@@ -743,6 +746,8 @@ async def open_webui_extras(ctx: CheckContext) -> Extras:
 # the table
 
 GENERIC_KINDS = ("http", "http-json", "http-any", "tcp")
+BUSY_SLOW_MS = 3000.0  # services that answer their health check behind heavy work
+BUSY_TIMEOUT_S = 6.0
 
 _ALL: tuple[Preset, ...] = (
     Preset("http", "HTTP", "GET the URL; up when the status is expected (any 2xx by default)", "http", 80, check_http),
@@ -825,7 +830,8 @@ _ALL: tuple[Preset, ...] = (
         "http",
         8000,
         check_omniparser,
-        slow_ms=3000.0,
+        slow_ms=BUSY_SLOW_MS,
+        timeout_s=BUSY_TIMEOUT_S,
         images=(r".*omniparser.*",),
         services=("omniparser", "bytebot-omniparser"),
         container_ports=(8000, 9989),
@@ -838,6 +844,8 @@ _ALL: tuple[Preset, ...] = (
         5001,
         check_docling,
         docling_extras,
+        slow_ms=BUSY_SLOW_MS,
+        timeout_s=BUSY_TIMEOUT_S,
         images=(r".*docling-serve.*",),
         services=("docling", "docling-serve"),
         container_ports=(5001,),
@@ -940,6 +948,17 @@ def validate_probe_config(probe: ProbeConfig) -> None:
             raise ValueError(f"json_field: {exc}") from None
     elif probe.expect_value is not None:
         raise ValueError("expect_value: needs json_field (which field should have this value?)")
+    timeout = probe_timeout(probe, preset)
+    if probe.slow_ms is not None and probe.slow_ms >= timeout * 1000:  # it would time out first: never "degraded"
+        raise ValueError(f"slow_ms: {probe.slow_ms:g} ms is not below the timeout ({timeout:g} s): lower slow_ms or raise timeout")
+
+
+def probe_timeout(probe: ProbeConfig, preset: Preset) -> float:
+    return probe.timeout if probe.timeout is not None else preset.timeout_s or DEFAULT_TIMEOUT_S
+
+
+def probe_slow_ms(probe: ProbeConfig, preset: Preset) -> float:
+    return probe.slow_ms if probe.slow_ms is not None else preset.slow_ms or DEFAULT_SLOW_MS
 
 
 def _check_url(url: str, preset: Preset) -> None:
@@ -976,8 +995,8 @@ def spec_from_config(probe: ProbeConfig) -> ProbeSpec:
         kind=probe.kind,
         url=url,
         interval=probe.interval,
-        timeout=probe.timeout,
-        slow_ms=probe.slow_ms or preset.slow_ms or DEFAULT_SLOW_MS,
+        timeout=probe_timeout(probe, preset),
+        slow_ms=probe_slow_ms(probe, preset),
         expect_status=(status,) if isinstance(status, int) else (tuple(status) if status is not None else None),
         json_field=probe.json_field,
         expect_value=probe.expect_value,

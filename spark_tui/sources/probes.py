@@ -21,6 +21,7 @@ import base64
 import contextlib
 import errno
 import functools
+import importlib
 import logging
 import re
 import socket
@@ -57,7 +58,14 @@ USER_AGENT = f"spark-tui/{__version__} (health probe)"
 
 
 def seconds(value: float) -> str:
-    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+    """"2.0 s", "30 s", "0.25 s", "50 ms", "0.1 ms": a timeout as it was set, not rounded to nothing."""
+    if value >= 10:
+        return f"{value:.0f} s"
+    if value >= 1:
+        return f"{value:.1f} s"
+    if value >= 0.1:
+        return f"{value:.2g} s"
+    return f"{value * 1000:.2g} ms"
 
 
 def describe_error(exc: BaseException, *, host: str | None = None) -> str:
@@ -91,7 +99,9 @@ def describe_error(exc: BaseException, *, host: str | None = None) -> str:
         text = str(exc)
         if "without sending a response" in text or "peer closed connection" in text:
             return "connection closed without a response"
-        return f"not an HTTP answer ({_first_line(text)})"
+        if text.startswith("illegal status line"):
+            return "not HTTP: the answer does not start with an HTTP status line"
+        return f"not HTTP: {_first_line(text).split(': ', 1)[0]}"  # h11 adds the bytes as a Python repr
     if isinstance(exc, httpx.UnsupportedProtocol):
         return "unsupported URL scheme (use http:// or https://)"
     if isinstance(exc, httpx.DecodingError):
@@ -137,25 +147,35 @@ def ssl_context(verify: bool) -> ssl.SSLContext:
     return context
 
 
+def _new_client(verify_tls: bool) -> httpx.AsyncClient:
+    """An httpx client, made in a worker thread: the first one loads the CA bundle and imports
+    httpcore, h11 and anyio's asyncio backend (tens of milliseconds), which on the event loop
+    would stall every other probe's check and inflate its latency."""
+    with contextlib.suppress(ImportError):  # anyio's backend, which httpcore imports on the first request
+        importlib.import_module("anyio._backends._asyncio")
+    return httpx.AsyncClient(
+        verify=ssl_context(verify_tls),
+        follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+        trust_env=False,  # probes target this machine and its LAN: never an HTTP proxy
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=KEEPALIVE_S),
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json, */*;q=0.5"},
+    )
+
+
 class HttpClients:
-    """One probe's HTTP client(s), created on first use on the loop that uses them: a lean
-    keep-alive connection for http://, httpx for https:// (and redirects that lead there)."""
+    """One probe's HTTP client(s), created on first use: a lean keep-alive connection for
+    http://, httpx for https:// (and redirects that lead there)."""
 
     def __init__(self) -> None:
         self._clients: dict[bool, httpx.AsyncClient] = {}
         self.lean = LeanHttp(keepalive_s=KEEPALIVE_S, max_body=MAX_BODY_BYTES)
 
-    def get(self, verify_tls: bool) -> httpx.AsyncClient:
+    async def get(self, verify_tls: bool) -> httpx.AsyncClient:
         client = self._clients.get(verify_tls)
         if client is None:
-            client = self._clients[verify_tls] = httpx.AsyncClient(
-                verify=ssl_context(verify_tls),
-                follow_redirects=True,
-                max_redirects=MAX_REDIRECTS,
-                trust_env=False,  # probes target this machine and its LAN: never an HTTP proxy
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=KEEPALIVE_S),
-                headers={"User-Agent": USER_AGENT, "Accept": "application/json, */*;q=0.5"},
-            )
+            client = await asyncio.to_thread(_new_client, verify_tls)
+            client = self._clients.setdefault(verify_tls, client)
         return client
 
     async def aclose(self) -> None:
@@ -228,10 +248,10 @@ class _Context:
             url = self.url_for(path)
         except httpx.InvalidURL as exc:
             raise ProbeFailure(f"invalid URL: {exc}") from None
-        started = time.perf_counter()
         if url.scheme == "http":
-            return await self._lean_get(url, started)
-        return await self._httpx_get(url, started)
+            return await self._lean_get(url, time.perf_counter())
+        client = await self.clients.get(self.spec.verify_tls)  # made before the clock starts: not the service's time
+        return await self._httpx_get(client, url, time.perf_counter())
 
     async def _lean_get(self, url: httpx.URL, started: float) -> Answer:
         lean = self.clients.lean
@@ -246,7 +266,7 @@ class _Context:
             except ClosedWithoutAnswer:
                 raise ProbeFailure("connection closed without a response") from None
             except NotHttp as exc:
-                raise ProbeFailure(f"not an HTTP answer ({exc})") from None
+                raise ProbeFailure(f"not HTTP: {exc}") from None
             except HttpError as exc:
                 raise ProbeFailure(str(exc)) from None
             except OSError as exc:
@@ -259,12 +279,11 @@ class _Context:
                 url = url.join(location)
             except httpx.InvalidURL:
                 raise ProbeFailure(f"HTTP {response.status}: redirect to an invalid URL {location[:60]!r}") from None
-            if url.scheme != "http":
-                return await self._httpx_get(url, started)  # TLS: httpx takes it from here
+            if url.scheme != "http":  # TLS: httpx takes it from here
+                return await self._httpx_get(await self.clients.get(self.spec.verify_tls), url, started)
         raise ProbeFailure("too many redirects")
 
-    async def _httpx_get(self, url: httpx.URL, started: float) -> Answer:
-        client = self.clients.get(self.spec.verify_tls)
+    async def _httpx_get(self, client: httpx.AsyncClient, url: httpx.URL, started: float) -> Answer:
         self.phase, self.received = "connecting", 0
         remaining = self.deadline - asyncio.get_running_loop().time()
         # The check's deadline ends everything; httpx's own timeouts only stand back, except
@@ -324,7 +343,7 @@ class _Context:
     async def start_tls_and_close(self) -> None:
         if self._writer is None:
             return
-        context = ssl.create_default_context()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # no CA bundle to load on the loop
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE  # only saying goodbye properly: nothing is sent
         self.phase = "in the TLS handshake"
@@ -345,6 +364,8 @@ class _Context:
             log.debug("closing a probe connection: %r", exc)  # it is gone either way
 
     def timeout_words(self) -> str:
+        if self.phase == "reading the headers":  # a status line or some headers came, the blank line did not
+            return f"the answer's headers did not finish within {seconds(self.spec.timeout)}"
         words = f"timed out after {seconds(self.spec.timeout)} {self.phase}"
         if self.phase == "reading the answer" and self.received:
             words += f" ({self.received} bytes arrived)"

@@ -8,7 +8,8 @@ Segments; a check that changes a row re-renders that line and nothing else.
 
 Narrow: name, state, latency, recent checks and one column saying what matters (the
 problem when there is one, else what the service serves). Wide: serves, problem and source
-get their own columns.
+get their own columns, from where serves and problem each get as much room as the narrow
+layout's one column has at 120 columns (so widening the terminal never shows less).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from spark_tui import probes_text as text
 from spark_tui.models.probes import ProbeState, ProbeStatus
 from spark_tui.probes_state import ProbesState
 
-WIDE_FROM = 136  # content width (cells) from which serves, problem and source get columns
+WIDE_FROM = 220  # content width (cells) from which serves, problem and source get columns (see above)
 PAD = 1  # cells either side of a column
 MIN_FLEX = 12
 
@@ -59,8 +60,8 @@ WIDE = (
     Column("state", "State", 10),
     Column("latency", "Latency", 8, right=True),
     Column("trend", "Last checks", 16),
-    Column("serves", "Serves", None, share=0.45),
-    Column("problem", "Problem", None, share=0.55),
+    Column("serves", "Serves", None),
+    Column("problem", "Problem", None),
     Column("source", "Source", 26),
 )
 ROLE = {ProbeState.UP: "up", ProbeState.DEGRADED: "degraded", ProbeState.DOWN: "down", ProbeState.UNKNOWN: "dim"}
@@ -74,9 +75,8 @@ def clip(value: str, width: int | None) -> str:
 
 def layout(columns: tuple[Column, ...], width: int) -> dict[str, int]:
     """Each column's width: the fixed ones as given, the flexible ones share the rest."""
-    fixed = sum((c.width or 0) + 2 * PAD for c in columns)
+    room = width - sum((c.width or 0) + 2 * PAD for c in columns)  # every column is padded
     flexible = [c for c in columns if c.width is None]
-    room = width - fixed - 2 * PAD * len(flexible)
     total = sum(c.share for c in flexible) or 1.0
     return {c.key: c.width if c.width is not None else max(MIN_FLEX, int(room * c.share / total)) for c in columns}
 

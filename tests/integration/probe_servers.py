@@ -51,6 +51,13 @@ class Dribble:
 
 
 @dataclass
+class DribbleHead:
+    """Send the status line, then a header one byte every `every` seconds; the blank line never comes."""
+
+    every: float = 0.1
+
+
+@dataclass
 class Garbage:
     payload: bytes = b"\x00\x01\x02 this is not HTTP\r\n\r\n"
 
@@ -65,7 +72,7 @@ class RedirectLoop:
     to: str = "/again"
 
 
-Behaviour = Reply | Hang | Dribble | Garbage | Close | RedirectLoop
+Behaviour = Reply | Hang | Dribble | DribbleHead | Garbage | Close | RedirectLoop
 NOT_FOUND = Reply(404, {"detail": "Not Found"})
 
 
@@ -133,6 +140,12 @@ class LoopbackHttp:
             elif isinstance(behaviour, RedirectLoop):
                 writer.write(f"HTTP/1.1 302 Found\r\nLocation: {behaviour.to}\r\nContent-Length: 0\r\n\r\n".encode())
                 await writer.drain()
+            elif isinstance(behaviour, DribbleHead):
+                writer.write(b"HTTP/1.1 200 OK\r\n")
+                while True:
+                    writer.write(b"X")
+                    await writer.drain()
+                    await asyncio.sleep(behaviour.every)
             elif isinstance(behaviour, Dribble):
                 writer.write(f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {behaviour.length}\r\n\r\n".encode())
                 for _ in range(behaviour.length):
@@ -202,10 +215,11 @@ async def tcp_server(answer: bytes | None) -> AsyncIterator[int]:
 
 
 @contextlib.contextmanager
-def serving_in_thread(routes: dict[str, Behaviour]) -> Iterator[LoopbackHttp]:
-    """A LoopbackHttp on its own loop in a thread, for synchronous tests."""
+def serving_in_thread(routes: dict[str, Behaviour], *, tls: ssl.SSLContext | None = None) -> Iterator[LoopbackHttp]:
+    """A LoopbackHttp on its own loop in a thread, for synchronous tests (and for timing a
+    client on its loop without the server's work on it)."""
     loop = asyncio.new_event_loop()
-    server = LoopbackHttp(routes)
+    server = LoopbackHttp(routes, tls=tls)
     ready = threading.Event()
     stop: asyncio.Event | None = None
 

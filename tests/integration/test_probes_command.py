@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 import pytest
-from probe_servers import Reply, free_port, serving_in_thread
+from probe_servers import Reply, free_port, hung_listener, serving_in_thread
 from rich.console import Console
 
 from spark_tui.cli import main
@@ -68,7 +69,24 @@ def test_named_probe_up_exits_zero(services, tmp_path: Path, capsys: pytest.Capt
     out, err = capsys.readouterr()
     assert "vllm" in out and "up" in out and "Qwen/Qwen3-Embedding-8B · v0.11.0" in out
     assert "gone" not in out
+    assert "no discovery" not in err  # a configured name: the containers cannot change its probe
+
+
+def test_configured_names_do_not_wait_for_a_hung_docker(services, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with hung_listener() as port:  # an engine address that accepts and never answers
+        config = write_config(tmp_path, probes_toml(services.url), docker=f'host = "tcp://127.0.0.1:{port}"')
+        started = time.monotonic()
+        assert main(["--config", config, "probe", "vllm", "warming"]) == 0
+        assert time.monotonic() - started < 2.0  # listing the containers first took 5.5 s
+        assert "no discovery" not in capsys.readouterr().err
+
+
+def test_a_name_the_config_lacks_still_looks_at_the_containers(services, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path, probes_toml(services.url))
+    assert main(["--config", config, "probe", "vllm", "ollama"]) == 2
+    err = capsys.readouterr().err
     assert "no discovery: no Docker daemon at unix:///nonexistent/sparktui-t4-docker.sock" in err
+    assert "no probe named 'ollama'" in err
 
 
 def test_named_probe_down_exits_one(services, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -115,6 +133,11 @@ def test_config_errors_exit_two(tmp_path: Path, capsys: pytest.CaptureFixture[st
     twice = write_config(tmp_path, '[[probes]]\nname = "x"\nkind = "ollama"\n[[probes]]\nname = "x"\nkind = "vllm"\n')
     assert main(["--config", twice, "probe"]) == 2
     assert "probes[1].name: 'x' is already the name of probes[0]" in capsys.readouterr().err
+    slow_over_timeout = write_config(tmp_path, '[[probes]]\nname = "x"\nkind = "vllm"\ntimeout = 1\nslow_ms = 1500\n')
+    assert main(["--config", slow_over_timeout, "probe"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().endswith("probes[0]: slow_ms: 1500 ms is not below the timeout (1 s): lower slow_ms or raise timeout")
+    assert err.count("\n") == 1  # one line
 
 
 def test_no_probes_at_all(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

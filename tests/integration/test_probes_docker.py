@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,9 +36,9 @@ def containers() -> Iterator[list[str]]:
         docker("rm", "-f", *names, check=False)
 
 
-def run_container(names: list[str], image: str, script: str) -> str:
+def run_container(names: list[str], image: str, script: str, network: tuple[str, ...] = ("-p", "127.0.0.1::11434")) -> str:
     name = f"sparktui-t4-{uuid.uuid4().hex[:8]}"
-    docker("run", "-d", "--name", name, "--label", LABEL, "-p", "127.0.0.1::11434", image, "sh", "-c", script)
+    docker("run", "-d", "--name", name, "--label", LABEL, *network, image, "sh", "-c", script)
     names.append(name)
     return name
 
@@ -93,3 +94,16 @@ def test_a_published_port_with_nothing_behind_it_is_down(ollama_image: str, cont
     [result] = check_once_blocking([spec])
     assert result.state is ProbeState.DOWN
     assert result.error in {"connection closed without a response", "connection refused", "connection reset"}
+
+
+def test_a_host_network_container_is_probed_at_its_usual_port(ollama_image: str, containers: list[str]) -> None:
+    # `--network host` publishes no ports: the service listens on the host, at Ollama's 11434
+    with socket.socket() as probe_port:
+        if probe_port.connect_ex(("127.0.0.1", 11434)) == 0:
+            pytest.skip("something on this machine already listens on 11434")
+    name = run_container(containers, ollama_image, serve_ollama_files(), network=("--network", "host"))
+    spec = discovered(name)
+    assert (spec.kind, spec.url, spec.origin) == ("ollama", "http://127.0.0.1:11434", "discovered")
+    result = check_until(spec, ProbeState.UP)
+    assert result.state is ProbeState.UP, result.error
+    assert result.version == "0.12.6-busybox"

@@ -10,6 +10,7 @@ import pytest
 from probe_servers import (
     Close,
     Dribble,
+    DribbleHead,
     Garbage,
     Hang,
     LoopbackHttp,
@@ -82,11 +83,32 @@ async def test_slow_dribble_is_cut_by_the_whole_check_deadline() -> None:
     assert elapsed < TIMEOUT + SLACK
 
 
-async def test_garbage_instead_of_http() -> None:
-    async with LoopbackHttp({"/": Garbage()}) as server:
+async def test_dribbled_headers_are_said_to_be_unfinished() -> None:
+    async with LoopbackHttp({"/": DribbleHead(every=0.05)}) as server:
+        result, elapsed = await timed(spec(server.url + "/"))
+    assert (result.state, result.error) == (ProbeState.DOWN, "the answer's headers did not finish within 0.5 s")
+    assert elapsed < TIMEOUT + SLACK
+
+
+@pytest.mark.parametrize(
+    ("payload", "words"),
+    [
+        (Garbage().payload, "not HTTP: the answer does not start with an HTTP status line (it starts with binary data)"),
+        (b"\x16\x03\x03\x00\x7a\x02\x00\x00\x76", "not HTTP: the answer does not start with an HTTP status line (looks like TLS: is the URL https?)"),
+        (b"SSH-2.0-OpenSSH_9.6\r\n", 'not HTTP: the answer does not start with an HTTP status line (it starts with "SSH-2.0-OpenSSH_9.6")'),
+        (b"HTTP/1.1 OK\r\n\r\n", 'not HTTP: bad status line "HTTP/1.1 OK"'),
+    ],
+)
+async def test_garbage_instead_of_http_in_words(payload: bytes, words: str) -> None:
+    async with LoopbackHttp({"/": Garbage(payload)}) as server:
         result, _ = await timed(spec(server.url + "/"))
-    assert result.state is ProbeState.DOWN
-    assert result.error is not None and result.error.startswith("not an HTTP answer (")
+    assert (result.state, result.error) == (ProbeState.DOWN, words)
+
+
+async def test_a_tiny_timeout_is_not_rounded_to_nothing() -> None:
+    with hung_listener() as port:
+        [result] = await check_once([ProbeSpec(name="t", kind="http", url=f"http://127.0.0.1:{port}/", timeout=0.0001)])
+    assert result.error is not None and result.error.startswith("timed out after 0.1 ms ")
 
 
 async def test_closes_without_a_word() -> None:

@@ -42,7 +42,7 @@ async def test_a_started_service_container_appears_on_the_services_screen(ollama
         containers=container_backend(config.docker, demo=False),
         probes=ProbeEngine([]),
     )
-    async with app.run_test(size=(160, 40)) as pilot:
+    async with app.run_test(size=(224, 40)) as pilot:  # wide: the source has a column
         await pilot.press("s")
         assert isinstance(app.screen, ServicesScreen)
         table = app.screen.query_one(ProbeTable)
@@ -60,7 +60,7 @@ async def test_a_started_service_container_appears_on_the_services_screen(ollama
         await wait_for(pilot, lambda: container_name in table.row_names())
         row = table.row_text(container_name)
         assert "● up" in row and "container sparktui-t4ui-" in row  # the long name is clipped to its column
-        assert "llama3.1:8b · v0.12.6" in row
+        assert "llama3.1:8b · v0.12.6-busybox · 6.2 GiB in GPU" in row  # whole, GPU memory included
 
         docker("stop", "-t", "0", container_name)
         await wait_for(pilot, lambda: ours() is None, timeout=20, what="the probe to go with its container")

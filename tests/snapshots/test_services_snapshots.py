@@ -31,7 +31,7 @@ def services_app(keys: tuple[str, ...] = (), select: str | None = None):
     return app, run_before
 
 
-@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+@pytest.mark.parametrize("size", [(80, 24), (160, 48), (240, 48)])  # 240: serves, problem and source in columns
 def test_services_screen(snap_compare, size):
     app, run_before = services_app()
     assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -22,8 +22,10 @@ def tcp(container_port: int, host_port: int, host_ip: str = "0.0.0.0") -> Publis
     return PublishedPort(container_port, "tcp", host_ip, host_port)
 
 
-def container(image: str, *ports: PublishedPort, name: str = "c1", state: str = "running", service: str | None = None) -> Container:
-    return Container(id=name * 6, name=name, image=image, state=state, status="Up 2 minutes", ports=ports, compose_service=service)
+def container(
+    image: str, *ports: PublishedPort, name: str = "c1", state: str = "running", service: str | None = None, network: str | None = None
+) -> Container:
+    return Container(id=name * 6, name=name, image=image, state=state, status="Up 2 minutes", ports=ports, compose_service=service, network_mode=network)
 
 
 @pytest.mark.parametrize(
@@ -123,6 +125,20 @@ def test_only_the_services_own_port_or_the_only_one() -> None:
     assert only.url == "http://127.0.0.1:8001"
     # several unknown ports: no guessing
     assert discover_probes([container("vllm/vllm-openai", tcp(9998, 8001), tcp(9999, 8002))]) == []
+
+
+def test_host_network_containers_are_probed_on_loopback_at_the_usual_port() -> None:
+    ollama, omniparser, db = discover_probes(
+        [
+            container("ollama/ollama", name="ollama", network="host"),
+            container("local/omniparser:v2", name="omni", network="host"),
+            container("pgvector/pgvector:pg16", name="db", network="host"),
+        ]
+    )
+    assert (ollama.url, ollama.container, ollama.timeout) == ("http://127.0.0.1:11434", "ollama", 2.0)
+    assert (omniparser.url, omniparser.slow_ms, omniparser.timeout) == ("http://127.0.0.1:8000", 3000.0, 6.0)  # busy is not down
+    assert db.url == "tcp://127.0.0.1:5432"
+    assert discover_probes([container("busybox", name="web", network="host")]) == []  # still recognised services only
 
 
 def test_not_running_unpublished_and_udp_are_skipped() -> None:

@@ -64,6 +64,8 @@ def test_container_from_inspect() -> None:
     assert c.compose_working_dir == "/srv/ai" and not c.compose_oneoff
     assert c.labels["api_token"] == MASK
     assert c.health_output == f"curl: (7) refused HF_TOKEN={MASK}"
+    assert c.network_mode is None  # the engine did not say
+    assert container_from_inspect(inspect_data(HostConfig={"NetworkMode": "host"})).network_mode == "host"
     now = datetime(2026, 11, 23, 9, 0, 42, 526186, tzinfo=timezone.utc)
     assert c.uptime(now) == 60.0
 
@@ -82,12 +84,13 @@ def test_container_from_summary() -> None:
     entry = {
         "Id": CID, "Names": ["/web"], "Image": "nginx", "State": "running", "Status": "Up 2 seconds (health: starting)",
         "Created": 1795424382, "Ports": [{"IP": "127.0.0.1", "PrivatePort": 80, "PublicPort": 32769, "Type": "tcp"}, {"PrivatePort": 443, "Type": "tcp"}],
-        "Labels": {},
+        "Labels": {}, "HostConfig": {"NetworkMode": "host"},
     }
     c = container_from_summary(entry)
     assert (c.name, c.health, c.state) == ("web", "starting", "running")
     assert [(p.host_port, p.container_port) for p in c.ports] == [(32769, 80)]
     assert c.created_at == datetime.fromtimestamp(1795424382, timezone.utc)
+    assert c.network_mode == "host"
 
 
 @pytest.mark.parametrize(

@@ -196,13 +196,23 @@ def test_probe_config_defaults_per_preset() -> None:
     )
     ollama, parser, db, status = configured.enabled
     assert (ollama.url, ollama.interval, ollama.timeout, ollama.slow_ms) == ("http://127.0.0.1:11434", 2.0, 2.0, 1000.0)
-    assert parser.slow_ms == 3000.0  # OmniParser parses one image at a time
+    assert (parser.slow_ms, parser.timeout) == (3000.0, 6.0)  # OmniParser parses one image at a time: busy is not down
     assert db.url == "postgresql://app:s3cret@127.0.0.1:5432"
     assert db.display_url == "postgresql://app:***@127.0.0.1:5432"
     assert "s3cret" not in repr(db)
     assert (status.expect_status, status.json_field, status.expect_value, status.verify_tls) == ((200,), "state", "serving", False)
     assert (status.interval, status.timeout, status.slow_ms) == (10.0, 3.5, 250.0)
     assert all(spec.origin == "config" for spec in configured.enabled)
+
+
+def test_busy_services_time_out_after_their_slow_threshold() -> None:
+    for name, preset in PRESETS.items():
+        slow_ms = preset.slow_ms or presets.DEFAULT_SLOW_MS
+        assert slow_ms < (preset.timeout_s or presets.DEFAULT_TIMEOUT_S) * 1000, name
+    configured = configured_probes(probes('[[probes]]\nname = "d"\nkind = "docling"\n[[probes]]\nname = "o"\nkind = "omniparser"\ntimeout = 4\n'))
+    docling, omniparser = configured.enabled
+    assert (docling.slow_ms, docling.timeout) == (3000.0, 6.0)
+    assert (omniparser.slow_ms, omniparser.timeout) == (3000.0, 4.0)  # the user's timeout, still above the threshold
 
 
 def test_disabled_probe_needs_no_url() -> None:
@@ -231,6 +241,9 @@ def test_disabled_probe_needs_no_url() -> None:
         ('name = "a"\nurl = "http://x/"\nexpected_status = 200', "probes[0].expected_status: unknown key (expected one of: name, kind, url"),
         ('name = " a"\nurl = "http://x/"', "probes[0]: name: ' a' must not be blank"),
         ('url = "http://x/"', "probes[0].name: required key is missing"),
+        ('name = "a"\nurl = "http://x/"\nslow_ms = 2000', "probes[0]: slow_ms: 2000 ms is not below the timeout (2 s): lower slow_ms or raise timeout"),
+        ('name = "a"\nkind = "vllm"\ntimeout = 1\nslow_ms = 1500', "probes[0]: slow_ms: 1500 ms is not below the timeout (1 s)"),
+        ('name = "a"\nkind = "omniparser"\nslow_ms = 6000', "probes[0]: slow_ms: 6000 ms is not below the timeout (6 s)"),
     ],
 )
 def test_probe_config_errors_are_one_precise_line(toml: str, message: str) -> None:

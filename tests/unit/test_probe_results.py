@@ -55,7 +55,8 @@ def ssl_error(reason: str) -> ssl.SSLError:
         (chained(httpx.ConnectError("x"), ssl_error("WRONG_VERSION_NUMBER")), "TLS: wrong version number (is it plain HTTP?)"),
         (httpx.TooManyRedirects("Exceeded maximum allowed redirects."), "too many redirects"),
         (httpx.RemoteProtocolError("Server disconnected without sending a response."), "connection closed without a response"),
-        (httpx.RemoteProtocolError("illegal status line: bytearray(b'\\x00\\x01')"), "not an HTTP answer (illegal status line: bytearray(b'\\x00\\x01'))"),
+        (httpx.RemoteProtocolError("illegal status line: bytearray(b'\\x00\\x01')"), "not HTTP: the answer does not start with an HTTP status line"),
+        (httpx.RemoteProtocolError("illegal header line: bytearray(b'\\x00\\x01')"), "not HTTP: illegal header line"),
         (httpx.UnsupportedProtocol("Request URL has an unsupported protocol 'ftp://'."), "unsupported URL scheme (use http:// or https://)"),
     ],
 )
@@ -64,7 +65,7 @@ def test_errors_in_words(exc: BaseException, words: str) -> None:
 
 
 def test_seconds() -> None:
-    assert (seconds(2), seconds(0.25), seconds(30)) == ("2.0 s", "0.2 s", "30 s")
+    assert [seconds(v) for v in (2, 0.25, 0.5, 30, 0.05, 0.0001, 0.0015)] == ["2.0 s", "0.25 s", "0.5 s", "30 s", "50 ms", "0.1 ms", "1.5 ms"]
 
 
 @pytest.mark.parametrize(

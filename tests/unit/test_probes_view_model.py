@@ -107,3 +107,13 @@ def test_demo_docling_turns_ready_once():
     assert [c.describe() for c in changes] == ["docling is up (was degraded)"]
     demo.set_probes([])  # the demo's set is fixed
     assert len(demo.statuses()) == 8
+
+
+def test_the_wide_table_never_shows_less_than_the_narrow_one_at_120_columns():
+    from spark_tui.widgets.probe_table import NARROW, PAD, WIDE, WIDE_FROM, layout
+
+    narrow = layout(NARROW, 118)["detail"]  # "Problem or serves" in a 120-column terminal
+    for width in range(WIDE_FROM, WIDE_FROM + 80):
+        wide = layout(WIDE, width)
+        assert min(wide["serves"], wide["problem"]) >= narrow, width
+        assert sum(wide.values()) + 2 * PAD * len(wide) <= width  # and it fits
