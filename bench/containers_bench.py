@@ -1,6 +1,6 @@
 """What the containers data layer costs with 200 containers, for us and for dockerd.
 
-    /work/venv/bin/python bench/containers_bench.py [--containers 200] [--cycles 15]
+    .venv/bin/python bench/containers_bench.py [--containers 200] [--cycles 15]
 
 Creates N busybox containers (name prefix sparktui-bench-<random>, label sparktui.bench=<prefix>,
 removed at the end, also on Ctrl-C), then measures, as medians of several runs:

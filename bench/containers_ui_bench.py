@@ -1,11 +1,15 @@
 """The containers screen with 200 containers, as a user runs it: key to screen, the app's own CPU,
 and what the app adds to dockerd's CPU.
 
-    /work/venv/bin/python bench/containers_ui_bench.py [--containers 200] [--runs 3] [--seconds 30] [--size 160x48]
+    .venv/bin/python bench/containers_ui_bench.py [--containers 200] [--projects 4] [--runs 3] [--seconds 30] [--size 160x48]
 
-Creates N busybox containers (sparktui-bench-<random>-NNN, label sparktui.bench=<prefix>,
-removed at the end, also on Ctrl-C), then, several times: starts `spark-tui` against the real
-engine in a pseudo-terminal (as over SSH), opens the containers screen, and measures
+Creates N busybox containers, as a Spark's fleet looks: --projects Compose projects of 10
+running containers each (a web service ×4 with a published port and a healthcheck, workers ×4
+with a memory limit, a `gpu` profile's llm ×2 started, an `ocr` profile left down: so the app
+reads each project's model with `docker compose config` and draws the profiles panel), and the
+rest loose (sparktui-bench-<random>-NNN). Everything carries the label sparktui.bench=<prefix>
+and is removed at the end, also on Ctrl-C. Then, several times: starts `spark-tui` against the
+real engine in a pseudo-terminal (as over SSH), opens the containers screen, and measures
 
   * the app's CPU on the containers screen at the default refresh (budget <= 5% of one core),
   * dockerd's CPU in the same window minus its CPU in an equal window with the app not running,
@@ -23,8 +27,11 @@ import os
 import re
 import secrets
 import select
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,6 +46,44 @@ SETTLE_S = 5.0  # after the screen is full: the first stats and compose reads ar
 
 
 CONTAINERS_SCREEN = rb"Containers \xc2\xb7 \d+ running of (\d+)"
+PROFILES_SHOWN = rb"(\d+) profiles"  # the profiles panel's subtitle, once the models are read
+PER_PROJECT = 10  # running containers in each compose project
+
+# A project as a Spark runs them: a healthchecked web service with ports, workers, a GPU
+# profile that is up and one that is down. {name} and {prefix} are filled in.
+COMPOSE_PROJECT = """
+name: {name}
+x-common: &common
+  image: local/busybox
+  stop_signal: SIGKILL
+  labels: {{sparktui.bench: "{prefix}"}}
+services:
+  web:
+    <<: *common
+    command: ["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"]
+    ports: ["127.0.0.1::8080"]
+    deploy: {{replicas: 4}}
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]
+      interval: 10s
+      timeout: 2s
+      retries: 3
+  worker:
+    <<: *common
+    command: ["sleep", "86400"]
+    mem_limit: 64m
+    deploy: {{replicas: 4}}
+  llm:
+    <<: *common
+    command: ["sleep", "86400"]
+    profiles: [gpu]
+    depends_on: [worker]
+    deploy: {{replicas: 2, resources: {{limits: {{memory: 128m}}}}}}
+  ocr:
+    <<: *common
+    command: ["sleep", "86400"]
+    profiles: [ocr]
+"""
 
 
 # Keys pressed on the containers screen and what shows once they took effect.
@@ -54,20 +99,44 @@ KEY_CHECKS = [
 ]
 
 
-def wait_for_screen(term: Terminal, pattern: bytes, at_least: int, timeout: float) -> None:
-    """Read the pty until `pattern` shows a container count >= at_least."""
+def compose(project: Path, *args: str) -> None:
+    subprocess.run(["docker", "compose", "-p", project.parent.name, "-f", str(project), *args], check=True, capture_output=True, timeout=300)
+
+
+def create_projects(directory: Path, prefix: str, count: int) -> list[Path]:
+    """`count` compose projects (PER_PROJECT running containers each), their files in `directory`."""
+    files = []
+    for n in range(count):
+        name = f"{prefix}-p{n}"
+        file = directory / name / "compose.yaml"
+        file.parent.mkdir(parents=True)
+        file.write_text(COMPOSE_PROJECT.format(name=name, prefix=prefix))
+        files.append(file)
+        compose(file, "--profile", "gpu", "up", "-d")
+    return files
+
+
+def remove_projects(files: list[Path]) -> None:
+    for file in files:
+        try:
+            compose(file, "--profile", "*", "down", "-t", "0", "--remove-orphans")
+        except subprocess.SubprocessError as exc:
+            print(f"  could not remove project {file.parent.name}: {exc}", flush=True)
+
+
+def wait_for_screen(term: Terminal, wanted: list[tuple[bytes, int]], timeout: float) -> None:
+    """Read the pty until each (pattern, at_least) shows a count >= at_least."""
     seen = b""
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
         if select.select([term.master], [], [], 0.1)[0]:
             seen = (seen + ANSI.sub(b"", os.read(term.master, 65536)))[-200_000:]
-            counts = [int(m) for m in re.findall(pattern, seen)]
-            if counts and max(counts) >= at_least:
+            if all(max(map(int, re.findall(pattern, seen)), default=-1) >= at_least for pattern, at_least in wanted):
                 return
-    raise RuntimeError(f"the containers screen did not show {at_least} containers within {timeout:.0f} s; saw {seen[-300:]!r}")
+    raise RuntimeError(f"the containers screen did not show {wanted!r} within {timeout:.0f} s; saw {seen[-300:]!r}")
 
 
-def one_run(command: list[str], size: tuple[int, int], seconds: float, count: int, dockerd: int | None) -> dict[str, float]:
+def one_run(command: list[str], size: tuple[int, int], seconds: float, count: int, profiles: int, dockerd: int | None) -> dict[str, float]:
     idle = None
     if dockerd is not None:  # dockerd on its own, same length as the measured window
         d0, w0 = cpu_seconds(dockerd), time.perf_counter()
@@ -76,7 +145,7 @@ def one_run(command: list[str], size: tuple[int, int], seconds: float, count: in
     with Terminal(command, size) as term:
         time.sleep(1.0)
         os.write(term.master, b"c")
-        wait_for_screen(term, CONTAINERS_SCREEN, count, timeout=60)
+        wait_for_screen(term, [(CONTAINERS_SCREEN, count), (PROFILES_SHOWN, profiles)], timeout=60)
         term.drain(SETTLE_S)
         d0, w0 = cpu_seconds(dockerd) if dockerd else 0.0, time.perf_counter()
         app_cpu = term.idle_cpu(seconds)
@@ -102,7 +171,8 @@ def one_run(command: list[str], size: tuple[int, int], seconds: float, count: in
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--containers", type=int, default=200)
+    parser.add_argument("--containers", type=int, default=200, help="containers created in all (compose projects included)")
+    parser.add_argument("--projects", type=int, default=4, help=f"compose projects among them, {PER_PROJECT} containers each")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--size", default="160x48")
@@ -113,13 +183,18 @@ def main() -> int:
     prefix = f"sparktui-bench-{secrets.token_hex(3)}"
     pid = dockerd_pid()
     existing = len(client.containers.list(all=True))
-    print(f"creating {args.containers} containers ({prefix}-*)…", flush=True)
+    projects = min(args.projects, args.containers // PER_PROJECT)
+    loose = args.containers - projects * PER_PROJECT
+    directory = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
+    files: list[Path] = []
+    print(f"creating {args.containers} containers ({projects} compose projects of {PER_PROJECT}, {loose} loose; {prefix}-*)…", flush=True)
     try:
-        create_containers(client, prefix, args.containers)
+        files = create_projects(directory, prefix, projects)
+        create_containers(client, prefix, loose)
         total = existing + args.containers
         results = []
         for run in range(args.runs):
-            result = one_run([exe], (width, height), args.seconds, total, pid)
+            result = one_run([exe], (width, height), args.seconds, total, 2 * projects, pid)
             results.append(result)
             print(
                 f"run {run + 1}: app CPU {result['app_cpu']:.2f}% of one core, dockerd added {result['dockerd_added']:.2f}%, "
@@ -134,7 +209,9 @@ def main() -> int:
         )
     finally:
         print("removing the containers…", flush=True)
+        remove_projects(files)
         remove_containers(client, prefix)
+        shutil.rmtree(directory, ignore_errors=True)
     return 0
 
 

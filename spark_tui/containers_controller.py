@@ -13,8 +13,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Literal
 
-from rich.markup import escape
 from textual.screen import Screen
+from textual.timer import Timer
 
 from spark_tui import format as fmt
 
@@ -32,8 +32,9 @@ from spark_tui.container_messages import (
     ProfilesChanged,
     ProfileToggleRequested,
 )
+from spark_tui.containers_markup import escape
 from spark_tui.containers_state import ComposeJob, ContainersState
-from spark_tui.models.compose import CommandResult, ComposeCommand, ComposeProfile, ComposeProject, MemoryBudget
+from spark_tui.models.compose import CommandResult, ComposeCommand, ComposeProfile, ComposeProject, MemoryBudget, UpPreview
 from spark_tui.models.containers import Container
 from spark_tui.models.machine import GpuReport
 from spark_tui.polling import Poller, run_in_daemon_thread
@@ -47,10 +48,11 @@ from spark_tui.sources.gpu_containers import PidContainers, name_gpu_processes
 if TYPE_CHECKING:
     from spark_tui.app import SparkApp
 
+TICK_S = 1.0  # redraw of the counting parts (compose's elapsed time, the retry countdown)
 HIDDEN_STATS_INTERVAL_S = 10.0  # stats while the containers screen is hidden: peaks for the memory check
 OVERVIEW_DEBOUNCE_S = 0.5
 STATS_AFTER_SHOW_S = 0.3  # fresh stats once the screen is drawn, not while
-Part = Literal["containers", "stats", "profiles", "job"]
+Part = Literal["containers", "stats", "profiles", "job", "tick"]
 Verb = Literal["start", "stop", "restart"]
 PAST = {"start": "started", "stop": "stopped", "restart": "restarted"}
 DOING = {"start": "starting", "stop": "stopping", "restart": "restarting"}
@@ -78,6 +80,7 @@ class ContainersController:
         self._overview_timer: object | None = None
         self._overview_busy = False
         self._overview_again = False
+        self._ticker: Timer | None = None
         self._stopped = False
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -90,6 +93,7 @@ class ContainersController:
     def stop(self) -> None:
         """Stop every thread we started; a compose command under way is cancelled."""
         self._stopped = True
+        self._keep_ticking()
         if self._run is not None and self.state.job is not None and self.state.job.running:
             self._run.cancel()
         self.backend.close()
@@ -111,6 +115,7 @@ class ContainersController:
         compete with drawing the screen the user just asked for."""
         self.visible = visible
         self.stats_poller.interval = self._stats_interval()
+        self._keep_ticking()
         stale = self._stats_at is None or time.monotonic() - self._stats_at > self.stats_poller.interval
         if visible and stale:
             self.app.set_timer(STATS_AFTER_SHOW_S, self.stats_poller.poke)
@@ -161,7 +166,7 @@ class ContainersController:
             return self._action_finished(message)
         if isinstance(message, ProfileToggleRequested):
             self.toggle_profile(message.project, message.profile)
-            return set()
+            return {"profiles"}
         if isinstance(message, ProfileCancelRequested):
             self.cancel_compose()
             return {"job"}
@@ -174,7 +179,7 @@ class ContainersController:
         previous = self.state.engine
         change = self.state.apply_listing(listing)
         if change == "lost":
-            self.app.notify(f"Docker went away: {listing.engine.message}. Showing the last known containers.", severity="warning", timeout=10)
+            self.app.notify(f"Docker went away: {listing.engine.reason or listing.engine.message}. Showing the last known containers.", severity="warning", timeout=10)
         elif change == "back":
             self.app.notify("Docker is back: the container list is live again.", timeout=5)
         engine_flipped = previous is None or previous.state != listing.engine.state
@@ -183,7 +188,16 @@ class ContainersController:
         parts: set[Part] = {"containers"}
         if engine_flipped:
             parts.add("profiles")
+        self._keep_ticking()
         return parts
+
+    def retry_now(self) -> None:
+        """Try to reach Docker now instead of at the end of the backoff (while it is down)."""
+        if self.state.retry_at is None:
+            return
+        self.state.retry_at = time.monotonic()  # "retrying now…" until the engine answers or not
+        threading.Thread(target=self.backend.poke, name="docker-retry", daemon=True).start()
+        self._redraw({"tick"})
 
     def record_gpu(self, report: GpuReport) -> set[Part]:
         return {"stats"} if self.state.record_gpu(report) else set()
@@ -192,6 +206,26 @@ class ContainersController:
         if not self._stats_failing:
             self._stats_failing = True
             self.app.notify(f"container stats failed: {error}. Retrying with backoff.", severity="warning", timeout=8)
+
+    # -- counting seconds -------------------------------------------------------------------
+
+    def _keep_ticking(self) -> None:
+        """A one-second timer while something on screen counts, none otherwise."""
+        counting_down = self.state.retry_at is not None and self.visible  # the countdown shows on the containers screen only
+        wanted = (self.compose_running or counting_down) and not self._stopped
+        if wanted and self._ticker is None:
+            self._ticker = self.app.set_interval(TICK_S, self._tick, name="containers-tick")
+        elif not wanted and self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
+
+    def _tick(self) -> None:
+        self._redraw({"tick"})
+        self._keep_ticking()
+
+    def _redraw(self, parts: set[str]) -> None:
+        if self.app.screen_stack:
+            self.draw(self.app.screen, parts)
 
     # -- drawing ----------------------------------------------------------------------------
 
@@ -208,6 +242,9 @@ class ContainersController:
         if parts & {"containers", "profiles", "job"}:
             for panel in screen.query(ProfilesPanel):
                 panel.show(self.state)
+        elif "tick" in parts:
+            for panel in screen.query(ProfilesPanel):
+                panel.show_headline(self.state)
 
     # -- compose overview --------------------------------------------------------------------
 
@@ -306,10 +343,16 @@ class ContainersController:
 
     def toggle_profile(self, project_name: str, profile_name: str, action: Literal["up", "down"] | None = None) -> None:
         """Start a profile that is down (or partly up), stop one that is up. Never blocks."""
+        if self.state.engine_problem:
+            self.app.notify("Docker is unreachable: profiles can be started or stopped once it answers again.", severity="warning", timeout=6)
+            return
         if self.compose_running:
             job = self.state.job
             assert job is not None
             self.app.notify(f"One compose command at a time: wait until it finishes ({job.headline()}), or cancel it with k.", severity="warning", timeout=6)
+            return
+        if self.state.preparing is not None:
+            self.app.notify(f"Checking what starting profile {self.state.preparing[1]} would do: a moment.", severity="warning", timeout=4)
             return
         found = self.state.find_profile(project_name, profile_name)
         if found is None:
@@ -320,25 +363,46 @@ class ContainersController:
         try:
             if action == "up":
                 budget = self.backend.budget(project, profile, self._available_memory())
-                command, notes = self.backend.up_command(project, profile), ()
+                command = self.backend.up_command(project, profile)
             else:
-                budget = None
                 command, notes = self.backend.down_command(project, profile)
         except (ProfileNotFound, InvalidName, ComposeUnavailable) as exc:
             self.app.notify(str(exc), title="Cannot toggle the profile", severity="error", timeout=10)
             return
-        if command is None:
-            self.app.notify(f"profile {profile.name}: nothing to stop. " + "; ".join(notes), timeout=8)
+        if action == "down":
+            if command is None:
+                self.app.notify(f"profile {profile.name}: nothing to stop. " + "; ".join(notes), timeout=8)
+            else:
+                self._run_compose(project, profile, action, command, notes, None)
             return
-        if budget is not None and budget.needs_confirmation:
-            from spark_tui.screens.confirm import ConfirmScreen
+        self.state.preparing = (project.name, profile.name)
+        self.app.run_worker(self._check_start(project, profile, command, budget), name="compose-dry-run", group="containers", exit_on_error=False)
 
-            self.app.push_screen(
-                ConfirmScreen("Memory check", budget_text(profile, budget), confirm="Start anyway", danger=True, default=False),
-                lambda yes: self._run_compose(project, profile, action, command, notes, budget) if yes else None,
-            )
+    async def _check_start(self, project: ComposeProject, profile: ComposeProfile, command: ComposeCommand, budget: MemoryBudget) -> None:
+        """Before `up`: compose's dry run names running containers outside the profile that it would
+        recreate (a dependency whose configuration changed). Those, or memory short of the floor,
+        ask first; a dry run that fails is noted and the start goes ahead as before."""
+        containers = tuple(self.state.containers.values())
+        try:
+            preview = await run_in_daemon_thread(lambda: self.backend.preview_up(project, profile, containers))
+        except Exception as exc:  # a courtesy check: it must never block the toggle
+            preview = UpPreview(problem=f"cannot run it: {exc}")
+        finally:
+            self.state.preparing = None
+        if self._stopped:
             return
-        self._run_compose(project, profile, action, command, notes, budget)
+        notes = () if preview.problem is None else (f"compose's dry run failed, so containers it might recreate were not checked: {preview.problem}",)
+        if not (budget.needs_confirmation or preview.recreates):
+            self._run_compose(project, profile, "up", command, notes, budget)
+            return
+        from spark_tui.screens.confirm import ConfirmScreen
+
+        title, body = start_question(profile, budget, preview.recreates)
+        self._redraw({"profiles"})  # no longer "checking…" under the question
+        self.app.push_screen(
+            ConfirmScreen(title, body, confirm="Start anyway", danger=True, default=False),
+            lambda yes: self._run_compose(project, profile, "up", command, notes, budget) if yes else None,
+        )
 
     def _run_compose(
         self,
@@ -364,6 +428,7 @@ class ContainersController:
         self._run = run
         threading.Thread(target=self._drive, args=(run, command), name="compose-run", daemon=True).start()
         self.app.post_message(ComposeOutputArrived([]))
+        self._keep_ticking()
 
     def _drive(self, run: ComposeRun, command: ComposeCommand) -> None:
         try:
@@ -394,6 +459,7 @@ class ContainersController:
             self.app.notify(result.message or "docker compose failed", title=f"could not {job.verb} profile {job.profile}", severity="error", timeout=15)
         self.backend.invalidate_overview()
         self.refresh_overview(0.01)
+        self._keep_ticking()
         return {"job", "profiles"}
 
 
@@ -403,6 +469,8 @@ def budget_text(profile: ComposeProfile, budget: MemoryBudget) -> str:
     for service in budget.services:
         if service.running:
             figure = "already running"
+        elif budget.hint_used:
+            figure = "counted in the config hint for the profile"
         elif service.bytes is None:
             figure = "unknown"
         else:
@@ -410,3 +478,21 @@ def budget_text(profile: ComposeProfile, budget: MemoryBudget) -> str:
         lines.append(f"  {escape(service.service):<20} {figure}")
     lines += ["", f"Memory available now: {fmt.gib(budget.available)} · floor: {fmt.gib(budget.floor, 0)} (docker.compose.memory_floor_gib)"]
     return "\n".join(lines)
+
+
+def start_question(profile: ComposeProfile, budget: MemoryBudget, recreates: tuple[str, ...]) -> tuple[str, str]:
+    """Title and body of the question before a start: memory short of the floor, running
+    containers outside the profile that compose would recreate, or both."""
+    if budget.needs_confirmation:
+        body = budget_text(profile, budget)
+    else:
+        body = f"[b]Start profile {escape(profile.name)} of {escape(budget.project)}?[/b]"
+    if recreates:
+        names = "\n".join(f"  {escape(name)}" for name in recreates)
+        body += (
+            "\n\nCompose would also [b]recreate[/b] these running containers outside the profile "
+            "(their configuration or image changed since they started), so they restart:\n" + names
+        )
+    if not recreates:
+        return "Memory check", body
+    return (f"Start profile {profile.name}?" if budget.needs_confirmation else "Containers would be recreated"), body

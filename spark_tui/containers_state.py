@@ -80,6 +80,8 @@ class ContainersState:
         self.gpu_by_id: dict[str, int | None] | None = None  # the same, by id: for the stats reader
         self.job: ComposeJob | None = None
         self.busy: dict[str, str] = {}  # container id -> action under way ("stop")
+        self.preparing: tuple[str, str] | None = None  # (project, profile) whose start compose is dry-running
+        self.retry_at: float | None = None  # monotonic time of the next attempt to reach a Docker that is down
         self._engine_was_up = False
         self._reported_down = False
 
@@ -97,6 +99,8 @@ class ContainersState:
     def apply_listing(self, listing: ContainerListing) -> EngineChange | None:
         """Take a new list; says when the engine went away or came back."""
         self.listing = listing
+        engine = listing.engine
+        self.retry_at = time.monotonic() + engine.retry_in if not engine.up and engine.retry_in is not None else None
         self.containers = listing.by_id()
         self.names_by_id = {c.id: c.name for c in listing.containers}
         for gone in [cid for cid in self.stats if cid not in self.containers]:
@@ -112,6 +116,12 @@ class ContainersState:
             change = "lost"
             self._reported_down = True
         return change
+
+    def retry_in(self, now: float | None = None) -> float | None:
+        """Seconds until the next attempt to reach Docker (0: under way); None while it is up."""
+        if self.retry_at is None:
+            return None
+        return max(0.0, self.retry_at - (time.monotonic() if now is None else now))
 
     def apply_stats(self, stats: dict[str, ContainerStats]) -> None:
         self.stats = {cid: s for cid, s in stats.items() if cid in self.containers}

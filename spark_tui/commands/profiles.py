@@ -1,10 +1,12 @@
 """`spark-tui profiles [--json]` and `spark-tui profile up|down PROFILE [--project P] [--remove]`.
 
 `profile` does exactly what the dashboard's toggle does: the same compose command, the same
-memory check before starting (a warning asks for confirmation; without a terminal it needs
---yes), compose's output streamed as it comes. Exit status: 0 done, 1 compose or Docker
-failed (compose's own message on stderr), 2 unknown profile/project, 3 memory check refused,
-130 interrupted (compose is stopped too).
+memory check before starting and the same dry run for running containers outside the profile
+that compose would recreate (either asks for confirmation; without a terminal it needs --yes),
+compose's output streamed as it comes. Exit status: 0 done, 1 compose or Docker failed, or a
+project could not be read (compose's own message on stderr), 2 unknown profile/project,
+3 refused (memory check or recreation), 130 interrupted (compose is stopped too).
+`profiles` exits 1 when a project could not be read, after listing everything it could.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from spark_tui import format as fmt
 from spark_tui.commands import output_console
 from spark_tui.config import Config
 from spark_tui.masking import mask_argv
-from spark_tui.models.compose import ComposeOverview, ComposeProject, MemoryBudget
-from spark_tui.sources.compose_cli import CommandRun, ComposeUnavailable
+from spark_tui.models.compose import ComposeOverview, ComposeProject, MemoryBudget, ServiceState
+from spark_tui.models.containers import Container
+from spark_tui.sources.compose_cli import CommandRun, ComposeUnavailable, docker_cli
 from spark_tui.sources.compose_model import InvalidName
-from spark_tui.sources.compose_projects import ComposeProjects, ProfileNotFound, find_profile
+from spark_tui.sources.compose_projects import ComposeProjects, ProfileNotFound, ProjectUnreadable, find_profile
 from spark_tui.sources.docker_containers import ContainerCatalog
 from spark_tui.sources.docker_engine import DockerEngine, DockerUnavailable
 from spark_tui.sources.memory_budget import PeakStore, profile_budget
@@ -53,13 +56,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="start or stop one Compose profile's services (what the dashboard toggle does)",
         description="up: docker compose -p P -f … --profile X up -d <X's services>. "
         "down: stop (or with --remove, remove) only X's services, never the rest of the project. "
-        "Exit status: 0 done, 1 compose/Docker failed, 2 unknown profile, 3 memory check refused.",
+        "Before up, compose's dry run must not recreate a running container outside the profile "
+        "(a dependency whose configuration changed) unless --yes. "
+        "Exit status: 0 done, 1 compose/Docker failed or a project could not be read, 2 unknown profile, "
+        "3 refused (memory check or recreation).",
     )
     toggle.add_argument("action", choices=("up", "down"))
     toggle.add_argument("profile", metavar="PROFILE")
     toggle.add_argument("--project", metavar="P", help="the project, when several have this profile")
     toggle.add_argument("--remove", action="store_true", help="down: remove the containers, not only stop them")
-    toggle.add_argument("--yes", "-y", action="store_true", help="up: start even if it would leave less memory than the floor")
+    toggle.add_argument(
+        "--yes", "-y", action="store_true",
+        help="up: start even if it would leave less memory than the floor, or recreate running containers outside the profile",
+    )
     toggle.set_defaults(run=run_profile)
 
 
@@ -68,13 +77,13 @@ def _fail(message: str, code: int = EXIT_FAILED) -> int:
     return code
 
 
-def load_overview(config: Config) -> tuple[ComposeOverview, ComposeProjects]:
+def load_overview(config: Config) -> tuple[ComposeOverview, ComposeProjects, tuple[Container, ...]]:
     """Blocking. Raises DockerUnavailable (states need the engine) or ComposeUnavailable."""
     engine = DockerEngine(host=config.docker.host)
     try:
         listing = ContainerCatalog(engine).refresh()
         projects = ComposeProjects(config.docker.compose, env=engine.compose_env())
-        return projects.overview(listing.containers), projects
+        return projects.overview(listing.containers), projects, listing.containers
     finally:
         engine.close()
 
@@ -88,7 +97,7 @@ def mem_available() -> int | None:
 
 def run_profiles(args: argparse.Namespace, config: Config) -> int:
     try:
-        overview, _ = load_overview(config)
+        overview, _, _ = load_overview(config)
     except (DockerUnavailable, ComposeUnavailable) as exc:
         return _fail(str(exc))
     if args.project:
@@ -99,8 +108,11 @@ def run_profiles(args: argparse.Namespace, config: Config) -> int:
         overview = ComposeOverview(overview.taken_at, chosen)
     if args.json:
         sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(overview), indent=2) + b"\n")
-        return EXIT_OK
-    render_overview(output_console(), overview)
+    else:
+        render_overview(output_console(), overview)
+    unreadable = [p.name for p in overview.projects if p.problem]
+    if unreadable:
+        return _fail(f"could not read compose project {', '.join(unreadable)}: see its message above")
     return EXIT_OK
 
 
@@ -119,23 +131,24 @@ def render_project(console: Console, project: ComposeProject) -> None:
         console.print(Text(f"  cannot read its compose model: {project.problem}", style="red"))
     table = Table("PROFILE", "STATE", "SERVICES", box=None, padding=(0, 2), pad_edge=True)
     for profile in project.profiles:
-        services = Text()
-        for i, state in enumerate(profile.service_states):
-            if i:
-                services.append(", ")
-            services.append(state.service)
-            services.append(f" {state.state}", style=STATE_STYLE.get(state.state, ""))
         name = profile.name + (" (GPU)" if profile.gpu else "")
-        table.add_row(name, Text(profile.summary, style=STATE_STYLE[profile.state]), services)
+        table.add_row(name, Text(profile.summary, style=STATE_STYLE[profile.state]), services_text(profile.service_states))
     if project.always_on:
-        services = Text()
-        for i, state in enumerate(project.always_on):
-            if i:
-                services.append(", ")
-            services.append(state.service)
-            services.append(f" {state.state}", style=STATE_STYLE.get(state.state, ""))
-        table.add_row(Text("(no profile)", style="dim"), Text("always on", style="dim"), services)
-    console.print(table)
+        table.add_row(Text("(no profile)", style="dim"), Text("always on", style="dim"), services_text(project.always_on))
+    if project.seen:
+        table.add_row(Text("(unknown)", style="dim"), Text("profile unknown", style="dim"), services_text(project.seen))
+    if table.row_count:
+        console.print(table)
+
+
+def services_text(states: tuple[ServiceState, ...]) -> Text:
+    services = Text()
+    for i, state in enumerate(states):
+        if i:
+            services.append(", ")
+        services.append(state.service)
+        services.append(f" {state.state}", style=STATE_STYLE.get(state.state, ""))
+    return services
 
 
 def confirm(question: str) -> bool:
@@ -150,12 +163,22 @@ def describe_budget(budget: MemoryBudget) -> str:
     return f"memory: {budget.message}"
 
 
+def refused(args: argparse.Namespace, profile: str, reason: str) -> int | None:
+    """None to go ahead (--yes, or the user says yes at a terminal); else the exit status."""
+    if args.yes:
+        return None
+    if not sys.stdin.isatty():
+        return _fail(f"not starting {profile}: {reason} (use --yes to start anyway)", EXIT_REFUSED)
+    return None if confirm(f"start profile {profile} anyway?") else _fail(f"not starting {profile}", EXIT_REFUSED)
+
+
 def run_profile(args: argparse.Namespace, config: Config) -> int:
     compose = config.docker.compose
     try:
-        overview, projects = load_overview(config)
+        overview, projects, containers = load_overview(config)
+        docker_cli()  # without the CLI nothing can be read or run: say so, not "unknown profile"
         project, profile = find_profile(overview, args.profile, args.project)
-    except (DockerUnavailable, ComposeUnavailable) as exc:
+    except (DockerUnavailable, ComposeUnavailable, ProjectUnreadable) as exc:
         return _fail(str(exc))
     except ProfileNotFound as exc:
         return _fail(str(exc), EXIT_USAGE)
@@ -165,11 +188,16 @@ def run_profile(args: argparse.Namespace, config: Config) -> int:
             peaks = PeakStore()
             budget = profile_budget(project, profile, mem_available(), compose.memory_floor_gib, compose.memory_hints_gib, peaks)
             print(describe_budget(budget), file=sys.stderr)
-            if budget.needs_confirmation and not args.yes:
-                if not sys.stdin.isatty():
-                    return _fail(f"not starting {profile.name}: {budget.message} (use --yes to start anyway)", EXIT_REFUSED)
-                if not confirm(f"start profile {profile.name} anyway?"):
-                    return _fail(f"not starting {profile.name}", EXIT_REFUSED)
+            if budget.needs_confirmation and (status := refused(args, profile.name, budget.message)) is not None:
+                return status
+            preview = projects.preview_up(project, profile, containers)
+            if preview.problem:
+                print(f"compose's dry run failed, so containers it might recreate were not checked: {preview.problem}", file=sys.stderr)
+            elif preview.recreates:
+                reason = f"compose would recreate running containers outside the profile: {', '.join(preview.recreates)}"
+                print(f"recreation check: {reason}", file=sys.stderr)
+                if (status := refused(args, profile.name, reason)) is not None:
+                    return status
             command = projects.up_command(project, profile)
         else:
             command, notes = projects.down_command(project, profile, remove=args.remove or compose.remove_on_down)
@@ -193,9 +221,9 @@ def run_profile(args: argparse.Namespace, config: Config) -> int:
     if not result.ok:
         return _fail(result.message or f"docker compose exited with status {result.returncode}")
     try:
-        after, _ = load_overview(config)
+        after, _, _ = load_overview(config)
         _, now = find_profile(after, profile.name, project.name)
         print(f"profile {now.name} of {project.name}: {now.summary} ({fmt.duration(result.duration_s)})", file=sys.stderr)
-    except (DockerUnavailable, ComposeUnavailable, ProfileNotFound) as exc:
+    except (DockerUnavailable, ComposeUnavailable, LookupError) as exc:
         print(f"profile {profile.name} of {project.name}: done; its state could not be read afterwards: {exc}", file=sys.stderr)
     return EXIT_OK

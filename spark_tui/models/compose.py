@@ -69,6 +69,8 @@ class ComposeProject:
     profiles: tuple[ComposeProfile, ...] = ()
     always_on: tuple[ServiceState, ...] = ()  # services without a profile, with their state
     problem: str | None = None  # why the model could not be read: compose's own message
+    # The model could not be read: services known only from container labels, their profiles unknown.
+    seen: tuple[ServiceState, ...] = ()
 
     def service(self, name: str) -> ComposeService | None:
         return next((s for s in self.services if s.name == name), None)
@@ -94,6 +96,14 @@ class ComposeCommand:
     description: str  # "start profile gpu of project ai (vllm, ollama)"
     cwd: str | None = None
     env: dict[str, str] = field(default_factory=dict, compare=False)  # added to os.environ
+
+
+@dataclass(frozen=True)
+class UpPreview:
+    """What compose's dry run of a profile's `up` would do to the rest of its project."""
+
+    recreates: tuple[str, ...] = ()  # running containers outside the profile it would recreate
+    problem: str | None = None  # the dry run failed or is unsupported: nothing was checked
 
 
 @dataclass(frozen=True)

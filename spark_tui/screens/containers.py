@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from spark_tui import format as fmt
+from spark_tui.containers_markup import escape
 from spark_tui.containers_state import ContainersState
 from spark_tui.models.containers import Container
 from spark_tui.screens.detail import show_sampled_at
@@ -29,6 +29,15 @@ if TYPE_CHECKING:
 CONTAINER_ACTIONS = ("start", "stop", "restart", "logs", "inspect")
 
 
+def retry_words(seconds: float | None) -> str:
+    """The countdown to the next attempt to reach Docker."""
+    if seconds is None:
+        return "retrying by itself"
+    if seconds < 0.5:
+        return "retrying now…"
+    return f"retrying by itself in {seconds:.0f} s"
+
+
 class ContainersScreen(ModeScreen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
@@ -39,6 +48,7 @@ class ContainersScreen(ModeScreen):
         Binding("r", "restart", "Restart", id="containers.restart"),
         Binding("l", "logs", "Logs", id="containers.logs"),
         Binding("i", "inspect", "Inspect", id="containers.inspect"),
+        Binding("t", "retry", "Retry Docker now", id="containers.retry", tooltip="Docker is unreachable: try it now, not at the end of the wait"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -90,7 +100,7 @@ class ContainersScreen(ModeScreen):
         if parts & {"containers", "stats"}:
             self.query_one(ContainerTable).show(state)
             self._show_detail()
-        if parts & {"containers", "profiles"}:
+        if parts & {"containers", "profiles", "tick"}:
             self._show_engine(state)
         self._binding_check()
 
@@ -109,8 +119,7 @@ class ContainersScreen(ModeScreen):
             text = f"[b]Docker unreachable[/b]  {escape(engine.reason or engine.message)}"
             if engine.hint:
                 text += f"\n[b]What to do:[/b] {escape(engine.hint)}"
-            retry = f"retrying in {engine.retry_in:.0f} s" if engine.retry_in is not None else "retrying"
-            text += f"\n[dim]{retry}, by itself · {'showing the last known containers' if total else 'nothing to show yet'}[/dim]"
+            text += f"\n[dim]{retry_words(state.retry_in())} · t retries now · {'showing the last known containers' if total else 'nothing to show yet'}[/dim]"
             update_text(banner, text)
         set_display(banner, engine is None or not engine.up or (state.listing is not None and not state.listing.complete))
         banner.set_class(engine is not None and not engine.up, "-down")
@@ -124,9 +133,14 @@ class ContainersScreen(ModeScreen):
 
     def _detail_text(self, container: Container | None) -> str:
         state = self.state
+        down = state.engine_problem is not None
         if container is None:
             if state.listing is None:
                 return "[dim]Waiting for the container list…[/dim]"
+            if down and not state.containers:
+                return "[dim]Docker is unreachable, so no containers are known yet: they appear once it answers (see above).[/dim]"
+            if down:
+                return "[dim]Docker is unreachable: these are the last known containers.[/dim]"
             if not state.containers:
                 return "[dim]No containers. Start one (docker run …, docker compose up -d) and it appears here at once.[/dim]"
             return "[dim]A project: choose a container below it.[/dim]"
@@ -143,6 +157,8 @@ class ContainersScreen(ModeScreen):
         if container.restart_count:
             parts.append(f"{container.restart_count} restarts")
         text = " · ".join(parts)
+        if down:
+            text = "[dim]last known:[/dim] " + text
         if container.health == "unhealthy" and container.health_output:
             text += f"\n[$error]health check:[/] {escape(container.health_output.splitlines()[-1][:200])}"
         return text
@@ -159,7 +175,7 @@ class ContainersScreen(ModeScreen):
 
     @on(ContainerTable.Chosen, "#container-table")
     def _row_chosen(self, event: ContainerTable.Chosen) -> None:
-        if self.selected() is not None:
+        if self.check_action("logs", ()):  # enter is `l`, greyed alike (Docker down, an action under way)
             self.action_logs()
 
     def _binding_check(self) -> None:
@@ -177,6 +193,8 @@ class ContainersScreen(ModeScreen):
             self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "retry":
+            return self.state.retry_at is not None  # shown only while Docker is down
         if action not in CONTAINER_ACTIONS:
             return True
         container = self.selected()
@@ -193,6 +211,9 @@ class ContainersScreen(ModeScreen):
             "inspect": True,
         }[action]
         return True if applies else None
+
+    def action_retry(self) -> None:
+        self.controller.retry_now()
 
     def action_start(self) -> None:
         if (container := self.selected()) is not None:

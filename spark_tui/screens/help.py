@@ -15,7 +15,8 @@ from textual.widgets import Static
 KEYS = (
     ("p", "pause / resume sampling (the graphs keep what they have)"),
     ("d", "dashboard"),
-    ("c", "containers and Compose profiles: u start, x stop, r restart, l logs, i inspect, space toggles"),
+    ("c", "containers and Compose profiles: u start, x stop, r restart, l logs, i inspect, space toggles, "
+          "t retries Docker now when it is unreachable"),
     ("s", "services: is each one answering? r checks the selected one now, a all, enter details"),
     ("b", "benchmark a service: enter starts the form's sweep, x cancels (what was measured is kept)"),
     ("h", "saved benchmark runs: enter opens one, space marks two, c compares them"),

@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 from rich.json import JSON
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from spark_tui.containers_markup import escape
 from spark_tui.models.containers import Container
 from spark_tui.polling import run_in_daemon_thread
 from spark_tui.screens.detail import DetailScreen

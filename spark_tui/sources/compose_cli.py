@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from spark_tui.masking import mask_text
@@ -26,9 +27,11 @@ from spark_tui.models.compose import CommandOutput, CommandResult, ComposeComman
 log = logging.getLogger(__name__)
 
 CONFIG_TIMEOUT_S = 30.0
+DRY_RUN_TIMEOUT_S = 20.0
 KILL_GRACE_S = 5.0
 # Plain, colourless output whatever the terminal: we show it in our own panel.
 COMPOSE_ENV = {"COMPOSE_ANSI": "never", "COMPOSE_PROGRESS": "plain", "COMPOSE_STATUS_STDOUT": "0"}
+DRY_RUN_RECREATE = re.compile(r"^\s*(?:DRY-RUN MODE -\s+)?Container\s+(?P<name>\S+)\s+Recreated?\s*$")
 
 
 class ComposeUnavailable(Exception):
@@ -66,8 +69,8 @@ def failure_message(lines: Sequence[str], returncode: int | None) -> str:
     return mask_text(" / ".join(dict.fromkeys(chosen)))
 
 
-def run_json(argv: Sequence[str], env: Mapping[str, str] | None = None, cwd: str | None = None, timeout_s: float = CONFIG_TIMEOUT_S) -> Any:
-    """Run a compose command that prints JSON (config --format json); raise ComposeError on failure."""
+def run_captured(argv: Sequence[str], env: Mapping[str, str] | None = None, cwd: str | None = None, timeout_s: float = CONFIG_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+    """Run a short compose command to the end; raise ComposeError (compose's words) on failure."""
     try:
         proc = subprocess.run(
             list(argv), capture_output=True, text=True, timeout=timeout_s, env=compose_env(env), cwd=cwd, stdin=subprocess.DEVNULL
@@ -81,10 +84,30 @@ def run_json(argv: Sequence[str], env: Mapping[str, str] | None = None, cwd: str
         if "is not a docker command" in text or "unknown command" in text and "compose" in text:
             raise ComposeUnavailable("the docker compose plugin is not installed — install docker-compose-plugin (Compose v2)")
         raise ComposeError(failure_message(text.splitlines(), proc.returncode))
+    return proc
+
+
+def run_json(argv: Sequence[str], env: Mapping[str, str] | None = None, cwd: str | None = None, timeout_s: float = CONFIG_TIMEOUT_S) -> Any:
+    """Run a compose command that prints JSON (config --format json); raise ComposeError on failure."""
+    proc = run_captured(argv, env, cwd, timeout_s)
     try:
         return json.loads(proc.stdout or "null")
     except ValueError as exc:
         raise ComposeError(f"docker compose printed something that is not JSON: {exc}") from None
+
+
+def recreated_containers(lines: Iterable[str]) -> tuple[str, ...]:
+    """Containers a dry run says it would recreate. Compose 2.40 prints (plain progress, stderr)
+    ` DRY-RUN MODE -  Container ai-db-1  Recreate` then `… Recreated`."""
+    names = (match["name"] for line in lines if (match := DRY_RUN_RECREATE.match(line)))
+    return tuple(dict.fromkeys(names))
+
+
+def dry_run_recreations(command: ComposeCommand, timeout_s: float = DRY_RUN_TIMEOUT_S) -> tuple[str, ...]:
+    """Run `command` (built with `--dry-run`) and name the containers it would recreate.
+    Raises ComposeError or ComposeUnavailable when the dry run fails or is not supported."""
+    proc = run_captured(command.argv, command.env, command.cwd, timeout_s)
+    return recreated_containers([*proc.stderr.splitlines(), *proc.stdout.splitlines()])
 
 
 class CommandRun:

@@ -157,3 +157,11 @@ def profiles_of(project: str, services: Iterable[ComposeService], containers: It
         )
     always_on = tuple(states[s.name] for s in services if not s.profiles)
     return tuple(profiles), always_on
+
+
+def recreated_outside(names: Iterable[str], project: str, profile: ComposeProfile, containers: Iterable[Container]) -> tuple[str, ...]:
+    """Of the containers a dry run would recreate, the running ones outside `profile`'s services."""
+    ours = {c.name: c for c in containers if c.compose_project == project}
+    return tuple(
+        name for name in names if (c := ours.get(name)) is not None and c.running and c.compose_service not in profile.services
+    )

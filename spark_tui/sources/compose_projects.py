@@ -8,6 +8,7 @@ when the container list changes. Building a command runs nothing; see compose_cl
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -17,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from spark_tui.config import ComposeConfig
-from spark_tui.models.compose import ComposeCommand, ComposeOverview, ComposeProfile, ComposeProject
+from spark_tui.models.compose import ComposeCommand, ComposeOverview, ComposeProfile, ComposeProject, UpPreview
 from spark_tui.models.containers import Container
-from spark_tui.sources.compose_cli import ComposeError, ComposeUnavailable, docker_cli, run_json
+from spark_tui.sources.compose_cli import ComposeError, ComposeUnavailable, docker_cli, dry_run_recreations, run_json
 from spark_tui.sources.compose_model import (
     PROFILE_NAME,
     PROJECT_NAME,
@@ -28,15 +29,22 @@ from spark_tui.sources.compose_model import (
     check_name,
     profiles_of,
     project_containers,
+    recreated_outside,
     service_state,
     services_from_config,
 )
+
+log = logging.getLogger(__name__)
 
 CONFIG_MAX_AGE_S = 60.0  # re-read even without a file change: include/extends files are not watched
 
 
 class ProfileNotFound(LookupError):
     """The profile (or project) named by the user does not exist; the message lists what does."""
+
+
+class ProjectUnreadable(LookupError):
+    """A project that could hold the profile could not be read: which one and compose's words."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,7 @@ class ComposeProjects:
         env: Mapping[str, str] | None = None,
         docker: str | None = None,
         load_json: Callable[..., Any] = run_json,
+        dry_run: Callable[[ComposeCommand], tuple[str, ...]] = dry_run_recreations,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -128,6 +137,7 @@ class ComposeProjects:
         self.env = dict(env or {})  # DOCKER_HOST of the engine we show (DockerEngine.compose_env())
         self._docker = docker
         self._load_json = load_json
+        self._dry_run = dry_run
         self._clock = clock
         self._wall_clock = wall_clock
         self._cache: dict[ProjectRef, _Loaded] = {}
@@ -175,10 +185,11 @@ class ComposeProjects:
         )
 
     def _labels_only(self, name: str, containers: list[Container], problem: str) -> ComposeProject:
-        """What the labels alone tell: services and their states, no profiles."""
+        """What the labels alone tell: services and their states; which profile each belongs to
+        (or whether it is always on) is unknown."""
         by_service = project_containers(name, containers)
         states = tuple(service_state(service, items) for service, items in sorted(by_service.items()))
-        return ComposeProject(name=name, source="labels", always_on=states, problem=problem)
+        return ComposeProject(name=name, source="labels", seen=states, problem=problem)
 
     def _load(self, ref: ProjectRef) -> _Loaded:
         fingerprint = _fingerprint(ref)
@@ -219,16 +230,35 @@ class ComposeProjects:
             raise ProfileNotFound(f"project {project.name}: its compose files are unknown, so its profiles cannot be changed")
         return base_argv(self.docker, project.name, project.config_files, project.working_dir, project.environment_files)
 
-    def up_command(self, project: ComposeProject, profile: ComposeProfile) -> ComposeCommand:
-        """`docker compose -p P -f … --profile X up -d <X's services>`."""
+    def up_command(self, project: ComposeProject, profile: ComposeProfile, dry_run: bool = False) -> ComposeCommand:
+        """`docker compose -p P -f … --profile X up -d <X's services>`.
+
+        dry_run: `docker compose --dry-run … up -d --no-start …`, which says what `up` would
+        create and recreate. Without --no-start a dry run waits forever on a dependency's
+        condition (service_completed_successfully, service_healthy): nothing really runs."""
         services = self._checked_services(project, profile)
-        argv = [*self._base(project), "--profile", profile.name, "up", "-d", *services]
+        docker, compose, *rest = self._base(project)
+        if dry_run:
+            argv = [docker, compose, "--dry-run", *rest, "--profile", profile.name, "up", "-d", "--no-start", *services]
+        else:
+            argv = [docker, compose, *rest, "--profile", profile.name, "up", "-d", *services]
         return ComposeCommand(
             argv=tuple(argv),
             description=f"start profile {profile.name} of {project.name} ({', '.join(services)})",
             cwd=project.working_dir,
             env=self.env,
         )
+
+    def preview_up(self, project: ComposeProject, profile: ComposeProfile, containers: Iterable[Container]) -> UpPreview:
+        """Blocking: the running containers outside the profile that starting it would recreate
+        (a dependency whose configuration changed, say), from compose's own dry run. A dry run
+        that fails says why and checks nothing: the start must not depend on it."""
+        try:
+            names = self._dry_run(self.up_command(project, profile, dry_run=True))
+        except (ComposeError, ComposeUnavailable, ProfileNotFound, InvalidName) as exc:
+            log.info("dry run of profile %s of %s failed: %s", profile.name, project.name, exc)
+            return UpPreview(problem=str(exc))
+        return UpPreview(recreates=recreated_outside(names, project.name, profile, containers))
 
     def down_command(self, project: ComposeProject, profile: ComposeProfile, remove: bool = False) -> tuple[ComposeCommand | None, tuple[str, ...]]:
         """Stop (or remove) only X's services. Returns the command (None if nothing is left to
@@ -280,19 +310,26 @@ def _runs_beyond(other: ComposeProfile, leaving: ComposeProfile) -> bool:
 
 
 def find_profile(overview: ComposeOverview, profile: str, project: str | None = None) -> tuple[ComposeProject, ComposeProfile]:
-    """The project and profile a user named; the error lists the choices."""
+    """The project and profile a user named; the error lists the choices. Raises ProjectUnreadable
+    when a project that could hold the profile could not be read: guessing could pick the wrong one."""
     candidates = [p for p in overview.projects if project is None or p.name == project]
     if project is not None and not candidates:
         names = ", ".join(p.name for p in overview.projects) or "none"
         raise ProfileNotFound(f"no compose project named {project!r} (known: {names})")
+    broken = [p for p in candidates if p.problem]
+    if broken:
+        reasons = "; ".join(f"compose project {p.name} could not be read ({p.problem})" for p in broken)
+        if project is not None:
+            raise ProjectUnreadable(reasons)
+        raise ProjectUnreadable(f"cannot be sure which project has profile {profile!r}: {reasons}. Fix it, or choose the project with --project")
     matches = [(p, p.profile(profile)) for p in candidates if p.profile(profile) is not None]
     if not matches:
         known = sorted({f"{p.name}/{q.name}" for p in candidates for q in p.profiles})
         where = f" in project {project}" if project else ""
-        broken = [f"{p.name}: {p.problem}" for p in candidates if p.problem]
-        detail = f" (known: {', '.join(known)})" if known else " (no project has profiles)"
-        if broken:
-            detail += "; unreadable: " + "; ".join(broken)
+        if known:
+            detail = f" (known: {', '.join(known)})"
+        else:
+            detail = " (no project has profiles)" if candidates else " (no Compose projects found)"
         raise ProfileNotFound(f"no profile {profile!r}{where}{detail}")
     if len(matches) > 1:
         names = ", ".join(p.name for p, _ in matches)

@@ -23,6 +23,7 @@ from spark_tui.models.compose import (
     ComposeProfile,
     ComposeProject,
     MemoryBudget,
+    UpPreview,
 )
 from spark_tui.models.containers import Container, ContainerListing, ContainerStats, EngineStatus, LogLine
 
@@ -81,6 +82,8 @@ class ContainerBackend(Protocol):
     def up_command(self, project: ComposeProject, profile: ComposeProfile) -> ComposeCommand: ...
 
     def down_command(self, project: ComposeProject, profile: ComposeProfile) -> tuple[ComposeCommand | None, tuple[str, ...]]: ...
+
+    def preview_up(self, project: ComposeProject, profile: ComposeProfile, containers: Iterable[Container]) -> UpPreview: ...
 
     def run(self, command: ComposeCommand) -> ComposeRun: ...
 

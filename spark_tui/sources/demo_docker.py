@@ -25,6 +25,7 @@ from spark_tui.models.compose import (
     ComposeProfile,
     ComposeProject,
     MemoryBudget,
+    UpPreview,
 )
 from spark_tui.models.containers import (
     Container,
@@ -276,6 +277,10 @@ class DemoDocker:
 
     def down_command(self, project: ComposeProject, profile: ComposeProfile) -> tuple[ComposeCommand | None, tuple[str, ...]]:
         return self._commands.down_command(project, profile, remove=self.config.compose.remove_on_down)
+
+    def preview_up(self, project: ComposeProject, profile: ComposeProfile, containers: Iterable[Container]) -> UpPreview:
+        """The demo's services never change configuration: starting a profile recreates nothing."""
+        return UpPreview()
 
     def run(self, command: ComposeCommand) -> DemoComposeRun:
         return DemoComposeRun(self, command)

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from spark_tui.config import DockerConfig
-from spark_tui.models.compose import ComposeCommand, ComposeOverview, ComposeProfile, ComposeProject, MemoryBudget
+from spark_tui.models.compose import ComposeCommand, ComposeOverview, ComposeProfile, ComposeProject, MemoryBudget, UpPreview
 from spark_tui.models.containers import Container, ContainerListing, ContainerStats, EngineStatus
 from spark_tui.sources.cgroups import CgroupFs
 from spark_tui.sources.compose_cli import CommandRun
@@ -99,6 +99,9 @@ class DockerBackend:
 
     def down_command(self, project: ComposeProject, profile: ComposeProfile) -> tuple[ComposeCommand | None, tuple[str, ...]]:
         return self.projects.down_command(project, profile, remove=self.config.compose.remove_on_down)
+
+    def preview_up(self, project: ComposeProject, profile: ComposeProfile, containers: Iterable[Container]) -> UpPreview:
+        return self.projects.preview_up(project, profile, containers)
 
     def run(self, command: ComposeCommand) -> ComposeRun:
         return CommandRun(command, timeout_s=self.config.compose.command_timeout)

@@ -6,7 +6,8 @@ figure we have seen it use (cgroup memory without page cache plus its GPU proces
 on GB10 both come out of the same 128 GB). Services already running are not counted: their
 memory is already gone from MemAvailable.
 
-Peaks persist in $XDG_STATE_HOME/spark-tui/service-peaks.json so the next session knows them.
+Peaks persist in $XDG_STATE_HOME/spark-tui/service-peaks.json so the next session knows them;
+a service not seen running for KEEP_UNSEEN_S is forgotten, and at most MAX_PEAKS are kept.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from spark_tui.models.containers import Container, ContainerStats
 
 GIB = 1 << 30
 SAVE_EVERY_S = 30.0
+KEEP_UNSEEN_S = 90 * 86_400  # long enough for a profile started once a month to keep its peak
+MAX_PEAKS = 500  # the most recently seen services win
+SEEN_STEP_S = 3600.0  # "last seen" is written at most hourly: seeing a service is not a reason to save
 
 
 def state_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -34,13 +38,16 @@ def state_dir(env: Mapping[str, str] | None = None) -> Path:
 
 
 class PeakStore:
-    """The highest memory seen per compose service ("project/service" -> bytes). Thread-safe."""
+    """The highest memory seen per compose service ("project/service" -> bytes), and when each
+    was last seen running (wall clock), so services long gone drop out. Thread-safe."""
 
-    def __init__(self, path: Path | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, path: Path | None = None, clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time) -> None:
         self.path = path if path is not None else state_dir() / "service-peaks.json"
         self._clock = clock
+        self._wall_clock = wall_clock
         self._lock = threading.Lock()
         self._peaks: dict[str, int] = {}
+        self._seen: dict[str, float] = {}
         self._dirty = False
         self._saved_at = clock()
         self.problem: str | None = None  # why the file could not be read or written
@@ -57,15 +64,34 @@ class PeakStore:
         peaks = data.get("peaks") if isinstance(data, dict) else None
         if isinstance(peaks, dict):
             self._peaks = {k: int(v) for k, v in peaks.items() if isinstance(k, str) and isinstance(v, int) and v > 0}
+        seen = data.get("seen") if isinstance(data, dict) else None
+        seen = seen if isinstance(seen, dict) else {}
+        now = self._wall_clock()  # version 1 files did not say: their services count as seen now
+        self._seen = {k: float(seen[k]) if isinstance(seen.get(k), (int, float)) else now for k in self._peaks}
+        self._dirty = self._prune()
+
+    def _prune(self) -> bool:
+        """Forget services not seen for KEEP_UNSEEN_S, and all but the MAX_PEAKS most recent; True if any went."""
+        cutoff = self._wall_clock() - KEEP_UNSEEN_S
+        keep = sorted((k for k in self._peaks if self._seen.get(k, 0.0) >= cutoff), key=lambda k: self._seen[k], reverse=True)[:MAX_PEAKS]
+        if len(keep) == len(self._peaks):
+            return False
+        self._peaks = {k: self._peaks[k] for k in sorted(keep)}
+        self._seen = {k: self._seen[k] for k in keep}
+        return True
 
     def get(self, project: str, service: str) -> int | None:
         with self._lock:
             return self._peaks.get(f"{project}/{service}")
 
     def record(self, project: str, service: str, used: int) -> bool:
-        """Remember `used` if it is a new high; True when it was."""
+        """Remember `used` if it is a new high, and that the service was seen; True when a new high."""
         key = f"{project}/{service}"
         with self._lock:
+            now = self._wall_clock()
+            if now - self._seen.get(key, 0.0) >= SEEN_STEP_S:
+                self._seen[key] = now
+                self._dirty = True
             if used <= self._peaks.get(key, 0):
                 return False
             self._peaks[key] = used
@@ -92,7 +118,9 @@ class PeakStore:
         with self._lock:
             if not self._dirty:
                 return
-            payload = json.dumps({"version": 1, "peaks": dict(sorted(self._peaks.items()))}, indent=1)
+            self._prune()
+            seen = {k: round(self._seen[k]) for k in sorted(self._peaks)}
+            payload = json.dumps({"version": 2, "peaks": dict(sorted(self._peaks.items())), "seen": seen}, indent=1)
             self._dirty = False
             self._saved_at = self._clock()
         try:
@@ -174,11 +202,10 @@ def profile_budget(
     unknown_note = "" if known_all else f"; {len(to_start) - len([s for s in to_start if s.bytes is not None])} service(s) unknown"
     numbers = f"expects {at_least}{basis}, {gib(available)} available"
     if remaining < floor:
-        return budget(
-            expected,
-            "warn",
-            f"{numbers}: would leave {gib(remaining)}, under the {gib(floor, 0)} floor{unknown_note}",
-            hint is not None,
-        )
+        if remaining < 0:
+            short = f"needs {gib(-remaining)} more than is available"
+        else:
+            short = f"would leave {gib(remaining)}, under the {gib(floor, 0)} floor"
+        return budget(expected, "warn", f"{numbers}: {short}{unknown_note}", hint is not None)
     verdict = "ok" if known_all else "unknown"
     return budget(expected, verdict, f"{numbers}: leaves {gib(remaining)}{unknown_note}", hint is not None)

@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from rich.markup import escape
-
 from spark_tui import format as fmt
+from spark_tui.containers_markup import escape
 from spark_tui.containers_state import ContainersState
 from spark_tui.models.containers import Container, ContainerGroup, PublishedPort, group_by_project
 from spark_tui.widgets.row_table import PADDING, RowTable, TableColumn

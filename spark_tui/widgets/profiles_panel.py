@@ -9,17 +9,19 @@ to the app's containers controller (the one place that runs compose).
 from __future__ import annotations
 
 import shlex
+from collections import deque
 
-from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Log, Static
+from textual.events import Resize
+from textual.widgets import DataTable, RichLog, Static
 from textual.widgets.data_table import RowDoesNotExist
 
 from spark_tui.container_messages import ProfileCancelRequested, ProfileToggleRequested
-from spark_tui.containers_state import ComposeJob, ContainersState
+from spark_tui.containers_markup import escape
+from spark_tui.containers_state import JOB_LINES, ComposeJob, ContainersState
 from spark_tui.masking import mask_argv
 from spark_tui.models.compose import ComposeProfile, ComposeProject, ServiceState
 from spark_tui.widgets.text import set_display, set_titles, update_text
@@ -35,10 +37,41 @@ def profile_key(project: str, profile: str) -> str:
     return f"{project}/{profile}"
 
 
-def services_markup(states: tuple[ServiceState, ...], colors: ThemeColors) -> str:
+def services_markup(states: tuple[ServiceState, ...], colors: ThemeColors, stale: bool = False) -> str:
+    """Each service with its state's mark; all dim when the states are only the last known."""
     return "  ".join(
-        colors.paint(SERVICE_MARKS.get(s.state, "?"), SERVICE_ROLES.get(s.state)) + " " + escape(s.service) for s in states
+        colors.paint(SERVICE_MARKS.get(s.state, "?"), "dim" if stale else SERVICE_ROLES.get(s.state))
+        + " "
+        + (colors.paint(escape(s.service), "dim") if stale else escape(s.service))
+        for s in states
     )
+
+
+class WrappedLog(RichLog):
+    """Plain lines wrapped to the width, and wrapped again when the width changes (RichLog
+    wraps a line once, when it is written)."""
+
+    def __init__(self, max_lines: int, **kwargs) -> None:
+        super().__init__(max_lines=max_lines, wrap=True, min_width=1, markup=False, highlight=False, **kwargs)
+        self.plain: deque[str] = deque(maxlen=max_lines)  # what was written, unwrapped
+        self._width: int | None = None
+
+    def write_line(self, line: str) -> None:
+        self.plain.append(line)
+        self.write(line)
+
+    def clear(self) -> WrappedLog:
+        self.plain.clear()
+        super().clear()
+        return self
+
+    def on_resize(self, event: Resize) -> None:
+        width = event.size.width
+        if self._width is not None and width != self._width and self.plain:
+            super().clear()
+            for line in self.plain:
+                self.write(line)
+        self._width = width
 
 
 class ProfilesPanel(Vertical):
@@ -122,7 +155,7 @@ class ProfilesPanel(Vertical):
                 yield table
             with Vertical(id="compose-job"):
                 yield Static(id="compose-headline")
-                yield Log(id="compose-output", max_lines=2000)
+                yield WrappedLog(JOB_LINES + 50, id="compose-output")  # + the command line and notes
 
     def on_mount(self) -> None:
         self.query_one("#compose-job").display = False
@@ -153,7 +186,8 @@ class ProfilesPanel(Vertical):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle":
-            return True if self.selected_profile() is not None else None
+            engine_down = self._state is not None and self._state.engine_problem is not None
+            return True if self.selected_profile() is not None and not engine_down else None
         job = self._state.job if self._state else None
         if action == "cancel":
             return job is not None and job.running
@@ -177,7 +211,8 @@ class ProfilesPanel(Vertical):
     @on(DataTable.RowSelected, "#profiles-table")
     def _row_chosen(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.action_toggle()
+        if self.check_action("toggle", ()):  # enter is space, greyed alike
+            self.action_toggle()
 
     @on(DataTable.RowHighlighted, "#profiles-table")
     def _row_moved(self, event: DataTable.RowHighlighted) -> None:
@@ -198,7 +233,8 @@ class ProfilesPanel(Vertical):
         """Footer keys follow what toggle/cancel/close apply to; refreshed only when that changes
         (each refresh rebuilds the footer)."""
         job = self._state.job if self._state else None
-        key = (self.selected_profile() is not None, job is not None and job.running, job is self._closed_job, job is None)
+        engine_down = self._state is not None and self._state.engine_problem is not None
+        key = (self.selected_profile() is not None, job is not None and job.running, job is self._closed_job, job is None, engine_down)
         if key != getattr(self, "_bindings_for", None):
             self._bindings_for = key
             self.refresh_bindings()
@@ -206,7 +242,7 @@ class ProfilesPanel(Vertical):
     def _note(self, state: ContainersState) -> str | None:
         overview = state.overview
         if state.engine_problem:
-            return "Profile states are unknown while Docker is unreachable."
+            return "Docker is unreachable: the states below are the last known, and profiles cannot be toggled until it answers."
         if overview is None:
             return "Reading Compose projects…"
         if not overview.projects:
@@ -225,6 +261,8 @@ class ProfilesPanel(Vertical):
         rows = self._rows_for(state, colors)
         set_display(table, bool(rows))
         subtitle = f"{sum(1 for k in rows if k.startswith('profile:'))} profiles" if rows else ""
+        if rows and state.engine_problem:
+            subtitle += " · last known"
         set_titles(self, "Compose profiles", subtitle)
         keys = list(rows)
         if keys != self._rows:
@@ -255,16 +293,25 @@ class ProfilesPanel(Vertical):
         if state.overview is None:
             return rows
         job = state.job if state.job and state.job.running else None
+        stale = state.engine_problem is not None  # Docker is down: states are the last known
         for project in state.overview.projects:
             rows[f"project:{project.name}"] = self._project_row(project, colors)
             if project.problem:
                 rows[f"problem:{project.name}"] = ("", colors.paint("unreadable", "error"), colors.paint(escape(project.problem), "error"))
             for n, profile in enumerate(project.profiles):
-                busy = job is not None and (job.project, job.profile) == (project.name, profile.name)
-                last = n == len(project.profiles) - 1 and not project.always_on
-                rows[f"profile:{profile_key(project.name, profile.name)}"] = self._profile_row(profile, colors, job if busy else None, last)
+                if job is not None and (job.project, job.profile) == (project.name, profile.name):
+                    doing = "stopping…" if job.action == "down" else "starting…"
+                elif state.preparing == (project.name, profile.name):
+                    doing = "checking…"
+                else:
+                    doing = None
+                last = n == len(project.profiles) - 1 and not project.always_on and not project.seen
+                rows[f"profile:{profile_key(project.name, profile.name)}"] = self._profile_row(profile, colors, doing, last, stale)
             if project.always_on:
-                rows[f"always:{project.name}"] = (colors.paint("└ always on", "dim"), "", services_markup(project.always_on, colors))
+                last = not project.seen
+                rows[f"always:{project.name}"] = (colors.paint("└ always on" if last else "├ always on", "dim"), "", services_markup(project.always_on, colors, stale))
+            if project.seen:  # the model could not be read: which profile each belongs to is unknown
+                rows[f"seen:{project.name}"] = (colors.paint("└ profile ?", "dim"), colors.paint("unknown", "dim"), services_markup(project.seen, colors, stale))
         return rows
 
     @staticmethod
@@ -274,13 +321,13 @@ class ProfilesPanel(Vertical):
         return (f"[b]{escape(project.name)}[/b]", "", colors.paint(escape(f"{where}/{files}" if where else files), "dim"))
 
     @staticmethod
-    def _profile_row(profile: ComposeProfile, colors: ThemeColors, job: ComposeJob | None, last: bool) -> tuple[str, ...]:
+    def _profile_row(profile: ComposeProfile, colors: ThemeColors, doing: str | None, last: bool, stale: bool) -> tuple[str, ...]:
         name = colors.paint("└ " if last else "├ ", "dim") + escape(profile.name) + (" " + colors.paint("GPU", "accent") if profile.gpu else "")
-        if job is not None:
-            state = colors.paint("stopping…" if job.action == "down" else "starting…", "warning")
+        if doing is not None:
+            state = colors.paint(doing, "warning")
         else:
-            state = colors.paint(profile.summary, PROFILE_ROLES.get(profile.state))
-        return (name, state, services_markup(profile.service_states, colors))
+            state = colors.paint(profile.summary, "dim" if stale else PROFILE_ROLES.get(profile.state))
+        return (name, state, services_markup(profile.service_states, colors, stale))
 
     def _show_job(self, job: ComposeJob | None, colors: ThemeColors) -> None:
         box = self.query_one("#compose-job", Vertical)
@@ -289,11 +336,8 @@ class ProfilesPanel(Vertical):
         self.set_class(shown, "-with-job")
         if job is None or not shown:
             return
-        role = "warning" if job.running else ("success" if job.result and job.result.ok else "error")
-        headline = colors.paint(escape(job.headline()), role, bold=not job.running)
-        headline += colors.paint("   k cancels" if job.running else "   esc closes", "dim")
-        update_text(self.query_one("#compose-headline", Static), headline)
-        log = self.query_one("#compose-output", Log)
+        self._show_headline(job, colors)
+        log = self.query_one("#compose-output", WrappedLog)
         written = self._job_shown[1] if self._job_shown and self._job_shown[0] is job else None
         if written is None:
             log.clear()
@@ -304,5 +348,18 @@ class ProfilesPanel(Vertical):
             written = 0
         fresh = job.total_lines - written
         if fresh > 0:
-            log.write_lines(list(job.lines)[-min(fresh, len(job.lines)):])
+            for line in list(job.lines)[-min(fresh, len(job.lines)):]:
+                log.write_line(line)
         self._job_shown = (job, job.total_lines)
+
+    def show_headline(self, state: ContainersState) -> None:
+        """Only the compose command's headline (its elapsed time ticks while it runs)."""
+        job = state.job
+        if self.is_mounted and self.children and job is not None and job is not self._closed_job:
+            self._show_headline(job, theme_colors(self.app))
+
+    def _show_headline(self, job: ComposeJob, colors: ThemeColors) -> None:
+        role = "warning" if job.running else ("success" if job.result and job.result.ok else "error")
+        headline = colors.paint(escape(job.headline()), role, bold=not job.running)
+        headline += colors.paint("   k cancels" if job.running else "   esc closes", "dim")
+        update_text(self.query_one("#compose-headline", Static), headline)

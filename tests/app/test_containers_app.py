@@ -20,7 +20,7 @@ from spark_tui.sources.docker_backend import DockerBackend
 from spark_tui.sources.memory_budget import PeakStore
 from spark_tui.widgets.container_table import ContainerTable
 from spark_tui.widgets.gpu_panel import GpuPanel
-from spark_tui.widgets.profiles_panel import ProfilesPanel
+from spark_tui.widgets.profiles_panel import ProfilesPanel, WrappedLog
 from textual.widgets import DataTable, Log, Static
 
 SIZE = (120, 36)
@@ -164,12 +164,16 @@ async def test_toggling_a_profile_streams_output_and_a_second_toggle_is_refused(
         assert sum("One compose command at a time" in n.message for n in app._notifications) == 1
         assert panel.check_action("cancel", ()) is True
         await wait_for(pilot, lambda: not app.containers.compose_running, what="compose to finish")
-        log = panel.query_one(Log)
-        await wait_for(pilot, lambda: any("Container ai-tei-1  Started" in line for line in log.lines), what="compose's output")
-        assert log.lines[0].startswith("$ docker compose -p ai -f /home/spark/ai/compose.yaml")
-        assert log.lines[0].endswith("--profile embed up -d tei")
-        assert any("expects 3.0 GiB (reservation)" in line for line in log.lines)
-        assert any("Container ai-tei-1  Started" in line for line in log.lines)
+        log = panel.query_one(WrappedLog)
+        await wait_for(pilot, lambda: any("Container ai-tei-1  Started" in line for line in log.plain), what="compose's output")
+        assert log.plain[0].startswith("$ docker compose -p ai -f /home/spark/ai/compose.yaml")
+        assert log.plain[0].endswith("--profile embed up -d tei")
+        assert any("expects 3.0 GiB (reservation)" in line for line in log.plain)
+        # Wrapped to the panel, not clipped: every word of the long command line is on screen.
+        width = log.scrollable_content_region.width
+        assert width < len(log.plain[0]) and all(strip.cell_length <= width for strip in log.lines)
+        shown = " ".join(strip.text.strip() for strip in log.lines)
+        assert "--project-directory /home/spark/ai --profile embed up -d tei" in shown
         await wait_for(pilot, lambda: "up (1/1)" in str(table.get_cell("profile:ai/embed", "state")), what="the profile to show up")
         assert "started profile embed of ai" in text_of(panel.query_one("#compose-headline", Static))
         await pilot.press("escape")
@@ -312,3 +316,166 @@ async def test_a_wide_dashboard_toggles_a_profile_and_shows_the_services_too():
         await pilot.pause()
         assert not dashboard.query_one("#dashboard-profiles").display  # no room: the containers screen has them
         assert app.focused is None or app.focused.display and "dashboard-profiles" not in {n.id for n in app.focused.ancestors_with_self}
+
+
+async def toggle_from_panel(pilot, panel: ProfilesPanel, key: str) -> None:
+    table = panel.query_one(DataTable)
+    await wait_for(pilot, lambda: table.row_count > 0, what="the profiles")
+    table.focus()
+    table.move_cursor(row=table.get_row_index(f"profile:{key}"))
+    await pilot.pause()
+    await pilot.press("space")
+
+
+async def test_a_running_compose_commands_elapsed_time_ticks_and_the_timer_stops_after():
+    app, docker = demo_app(FakeClock(), pace_s=4.0, start_polling=True)  # compose says nothing for 4 s
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_containers(pilot, app, docker)
+        panel = screen.query_one(ProfilesPanel)
+        assert app.containers._ticker is None, "no timer while nothing counts"
+        await toggle_from_panel(pilot, panel, "ai/embed")
+        await wait_for(pilot, lambda: app.containers.compose_running, what="compose to start")
+        headline = panel.query_one("#compose-headline", Static)
+        await wait_for(pilot, lambda: "starting profile embed of ai… 0s" in text_of(headline), what="the first headline")
+        await wait_for(pilot, lambda: "starting profile embed of ai… 2s" in text_of(headline), timeout=3.5, what="the elapsed time to tick")
+        assert app.containers.state.job.total_lines == 0, "it ticked by itself, not because compose printed"
+        await pilot.press("k")
+        await wait_for(pilot, lambda: not app.containers.compose_running, what="the cancel")
+        assert app.containers._ticker is None, "the timer stops with the command"
+
+
+def engine_down_listing(listing, retry_in: float = 16.0):
+    from spark_tui.models.containers import ContainerListing, EngineStatus
+
+    engine = EngineStatus("down", "unix:///var/run/docker.sock", reason="Docker went away", hint="start it", retry_in=retry_in, attempts=5)
+    return ContainerListing(taken_at=listing.taken_at, engine=engine, containers=listing.containers, complete=False)
+
+
+async def test_docker_down_counts_down_retries_on_t_and_greys_what_needs_the_engine():
+    from spark_tui.container_messages import ContainersChanged
+
+    app, docker = demo_app(FakeClock())
+    pokes: list[bool] = []
+    docker.poke = lambda: pokes.append(True)  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_containers(pilot, app, docker)
+        table = screen.query_one(ContainerTable)
+        panel = screen.query_one(ProfilesPanel)
+        assert screen.check_action("retry", ()) is False, "no retry key while Docker answers"
+        app.post_message(ContainersChanged(engine_down_listing(next(docker.updates()))))
+        banner = screen.query_one("#engine-banner", Static)
+        await wait_for(pilot, lambda: "retrying by itself in 16 s" in text_of(banner) or "in 15 s" in text_of(banner), what="the countdown")
+        await wait_for(pilot, lambda: "retrying by itself in 14 s" in text_of(banner), timeout=3.5, what="the countdown to tick")
+        assert "t retries now" in text_of(banner)
+
+        # the last known list: said so in the detail line; enter (logs) is greyed like `l`
+        table.focus()
+        table.select(VLLM)
+        await pilot.pause()
+        assert text_of(screen.query_one("#container-detail", Static)).startswith("last known: ai-vllm-1")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, ContainersScreen), "enter must not open logs while Docker is down"
+        table.select("project:ai")
+        await pilot.pause()
+        assert "Docker is unreachable: these are the last known containers" in text_of(screen.query_one("#container-detail", Static))
+
+        # profiles: the states are marked last known, and toggling is greyed (space and enter)
+        await wait_for(pilot, lambda: "last known" in str(panel.border_subtitle), what="the profiles marked last known")
+        assert "last known" in text_of(panel.query_one("#profiles-note", Static))
+        profiles = panel.query_one(DataTable)
+        profiles.focus()
+        profiles.move_cursor(row=profiles.get_row_index("profile:ai/embed"))
+        await pilot.pause()
+        assert panel.check_action("toggle", ()) is None
+        await pilot.press("space", "enter")
+        await pilot.pause(0.1)
+        assert app.containers.state.job is None and app.containers.state.preparing is None
+        app.containers.toggle_profile("ai", "embed")  # the palette's way in refuses too
+        await pilot.pause()
+        assert app.containers.state.job is None and any("Docker is unreachable" in n.message for n in app._notifications)
+
+        table.focus()
+        await pilot.pause()
+        assert screen.check_action("retry", ()) is True
+        await pilot.press("t")
+        await wait_for(pilot, lambda: pokes, what="the backend to be poked")
+        await wait_for(pilot, lambda: "retrying now…" in text_of(banner), what="the banner to say so")
+
+
+async def test_no_containers_while_docker_is_down_is_not_called_empty():
+    from spark_tui.container_messages import ContainersChanged
+    from spark_tui.models.containers import ContainerListing
+
+    app, docker = demo_app(FakeClock())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        empty = ContainerListing(taken_at=0.0, engine=engine_down_listing(next(docker.updates())).engine, complete=False)
+        app.post_message(ContainersChanged(empty))
+        detail = app.screen.query_one("#container-detail", Static)
+        await wait_for(pilot, lambda: "Docker is unreachable" in text_of(detail), what="the detail line")
+        assert "No containers" not in text_of(detail)
+
+
+async def test_recreating_a_running_container_outside_the_profile_asks_first():
+    from spark_tui.models.compose import UpPreview
+
+    app, docker = demo_app(FakeClock())
+    docker.preview_up = lambda project, profile, containers: UpPreview(recreates=("ai-webui-1",))  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await open_containers(pilot, app, docker)
+        app.containers.toggle_profile("ai", "embed")
+        await wait_for(pilot, lambda: confirming(app), what="the question")
+        assert app.screen.query_one("#confirm").border_title == "Containers would be recreated"
+        body = text_of(app.screen.query_one("#confirm-body", Static))
+        assert "Start profile embed of ai?" in body and "recreate" in body and "ai-webui-1" in body
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert app.containers.state.job is None and app.containers.state.preparing is None
+        app.containers.toggle_profile("ai", "embed")
+        await wait_for(pilot, lambda: confirming(app))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.containers.state.job is not None and not app.containers.state.job.running, what="the start")
+        assert app.containers.state.job.result.ok
+
+
+async def test_a_failed_dry_run_never_blocks_the_start_and_is_noted():
+    from spark_tui.models.compose import UpPreview
+
+    app, docker = demo_app(FakeClock())
+    docker.preview_up = lambda project, profile, containers: UpPreview(problem="unknown flag: --dry-run")  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await open_containers(pilot, app, docker)
+        app.containers.toggle_profile("ai", "embed")
+        await wait_for(pilot, lambda: app.containers.state.job is not None and not app.containers.state.job.running, what="the start")
+        assert not confirming(app) and app.containers.state.job.result.ok
+        assert any("dry run failed" in note and "unknown flag: --dry-run" in note for note in app.containers.state.job.notes)
+
+        def broken(project, profile, containers):
+            raise RuntimeError("boom")
+
+        docker.preview_up = broken  # type: ignore[method-assign]
+        app.containers.toggle_profile("ai", "embed", "down")
+        await wait_for(pilot, lambda: not app.containers.state.job.running)
+        app.containers.toggle_profile("ai", "embed", "up")
+        await wait_for(pilot, lambda: app.containers.state.job.action == "up" and not app.containers.state.job.running, what="the second start")
+        assert app.containers.state.job.result.ok and "boom" in " ".join(app.containers.state.job.notes)
+
+
+async def test_brackets_from_docker_show_as_docker_wrote_them():
+    from dataclasses import replace
+
+    from spark_tui.container_messages import ContainersChanged
+
+    app, docker = demo_app(FakeClock())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_containers(pilot, app, docker)
+        listing = next(docker.updates())
+        failed = 'could not select device driver "" with capabilities: [[gpu]]'
+        containers = tuple(replace(c, state="created", status=failed) if c.id == TEI else c for c in listing.containers)
+        app.post_message(ContainersChanged(replace(listing, containers=containers, changed=frozenset({TEI}))))
+        table = screen.query_one(ContainerTable)
+        table.select(TEI)
+        detail = screen.query_one("#container-detail", Static)
+        await wait_for(pilot, lambda: "device driver" in text_of(detail), what="the detail line")
+        assert "capabilities: [[gpu]]" in text_of(detail) and "\\[" not in text_of(detail)

@@ -7,12 +7,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from spark_tui.config import ComposeConfig, ComposeProjectConfig
-from spark_tui.models.compose import ComposeOverview, ComposeProject
+from spark_tui.models.compose import ComposeOverview, ComposeProject, UpPreview
 from spark_tui.sources.compose_cli import CommandRun
 from spark_tui.sources.compose_projects import ComposeProjects, find_profile
 from spark_tui.sources.docker_containers import ContainerCatalog
@@ -239,3 +240,131 @@ def test_find_profile_needs_a_project_when_two_have_the_profile(kit: DockerKit, 
         find_profile(mine, "gpu")
     project, profile = find_profile(mine, "gpu", second.name)
     assert project.name == second.name and profile.services == ("embed", "fetch")
+
+
+# An always-on dependency and a profile service that needs it: after db's configuration changes,
+# `up -d llm` would recreate db, which is running and outside the profile.
+DEPENDENCY_PROJECT = """
+name: {name}
+x-common: &common
+  image: {image}
+  command: ["sleep", "3600"]
+  stop_signal: SIGKILL
+  labels:
+    sparktui.test: "{label}"
+services:
+  db:
+    <<: *common
+    environment: {MODEL: tiny}
+  llm:
+    <<: *common
+    profiles: [gpu]
+    depends_on: [db]
+"""
+
+
+def container_ids(project: str) -> dict[str, str]:
+    out = docker("ps", "-a", "--no-trunc", "--filter", f"label=com.docker.compose.project={project}",
+                 "--format", '{{.ID}} {{.Label "com.docker.compose.service"}}').stdout
+    return {service: cid for cid, service in (line.split() for line in out.splitlines())}
+
+
+def test_a_start_that_would_recreate_a_running_dependency_is_refused_unless_yes(kit: DockerKit, engine, tmp_path: Path) -> None:
+    project = kit.compose_project(DEPENDENCY_PROJECT)
+    project.compose("up", "-d", "db")
+    db_before = container_ids(project.name)["db"]
+    projects = ComposeProjects(env=engine.compose_env())
+    view = project_named(overview(engine, projects=projects), project.name)
+    containers = ContainerCatalog(engine).refresh().containers
+    assert projects.preview_up(view, view.profile("gpu"), containers).recreates == (), "nothing changed: nothing recreated"
+
+    project.file.write_text(project.file.read_text().replace("MODEL: tiny", "MODEL: small"))
+    projects.invalidate()
+    view = project_named(overview(engine, projects=projects), project.name)
+    preview = projects.preview_up(view, view.profile("gpu"), ContainerCatalog(engine).refresh().containers)
+    assert preview.recreates == (f"{project.name}-db-1",) and preview.problem is None
+    assert container_ids(project.name) == {"db": db_before}, "a dry run changes nothing"
+
+    env = {"XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    refused = cli("profile", "up", "gpu", "--project", project.name, env=env)
+    assert refused.returncode == 3, refused.stderr
+    last = refused.stderr.strip().splitlines()[-1]
+    assert last == f"spark-tui: not starting gpu: compose would recreate running containers outside the profile: {project.name}-db-1 (use --yes to start anyway)"
+    assert container_ids(project.name) == {"db": db_before}, "refused: db untouched and llm not created"
+
+    forced = cli("profile", "up", "gpu", "--project", project.name, "--yes", env=env)
+    assert forced.returncode == 0, forced.stderr
+    after = container_ids(project.name)
+    assert set(after) == {"db", "llm"} and after["db"] != db_before, "with --yes compose did what it said"
+
+
+def test_the_dry_run_does_not_wait_on_a_dependencys_condition(kit: DockerKit, engine) -> None:
+    project = kit.compose_project(PROFILED_PROJECT)  # embed waits for fetch: service_completed_successfully
+    project.compose("up", "-d", "web")
+    projects = ComposeProjects(env=engine.compose_env())
+    view = project_named(overview(engine, projects=projects), project.name)
+    started = time.monotonic()
+    preview = projects.preview_up(view, view.profile("gpu"), ContainerCatalog(engine).refresh().containers)
+    assert preview == UpPreview(), preview
+    assert time.monotonic() - started < 10, "a dry run that starts nothing has nothing to wait for"
+    assert set(container_states(kit, project.name)) == {"web"}
+
+
+def test_a_dry_run_that_fails_does_not_block_the_start(kit: DockerKit, engine) -> None:
+    project = kit.compose_project(DEPENDENCY_PROJECT)
+    projects = ComposeProjects(ComposeConfig(files=(str(project.file),)), env=engine.compose_env())
+    view = project_named(overview(engine, projects=projects), project.name)
+    projects.env = {**projects.env, "DOCKER_HOST": "unix:///nonexistent/docker.sock"}  # compose cannot reach an engine
+    preview = projects.preview_up(view, view.profile("gpu"), ())
+    assert preview.recreates == () and "docker" in preview.problem.lower()
+
+
+def test_unreadable_projects_are_reported_with_composes_words_and_exit_1(kit: DockerKit, tmp_path: Path) -> None:
+    good = kit.compose_project(PROFILED_PROJECT, suffix="good")
+    broken = kit.compose_project(DEPENDENCY_PROJECT, suffix="broken")
+    broken.compose("--profile", "gpu", "up", "-d")  # running containers whose labels name the file
+    broken.file.write_text("services: [\n")  # then the file breaks
+    config = tmp_path / "config.toml"
+    config.write_text(f'[docker.compose]\nfiles = ["{good.file}"]\n')
+    env = {"XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+
+    listed = cli("--config", str(config), "profiles", "--json", env=env)
+    assert listed.returncode == 1
+    projects = {p["name"]: p for p in json.loads(listed.stdout)["projects"]}
+    assert {p["name"]: p["state"] for p in projects[good.name]["profiles"]} == {"gpu": "down", "ocr": "down"}, "the others are still listed"
+    unreadable = projects[broken.name]
+    assert "yaml" in unreadable["problem"]
+    assert unreadable["profiles"] == [] and unreadable["always_on"] == [], "no profile membership is invented"
+    assert {s["service"]: s["state"] for s in unreadable["seen"]} == {"db": "running", "llm": "running"}
+    assert broken.name in listed.stderr
+
+    table = cli("--config", str(config), "profiles", env=env)
+    assert table.returncode == 1
+    section = table.stdout.split(f"project {broken.name}")[1].split("project ")[0]
+    assert "cannot read its compose model" in section and "yaml" in section
+    assert "always on" not in section and "profile unknown" in section
+
+    guessed = cli("--config", str(config), "profile", "up", "gpu", env=env)
+    assert guessed.returncode == 1, "not 2 and not the other project's gpu"
+    assert f"compose project {broken.name} could not be read" in guessed.stderr and "--project" in guessed.stderr
+    assert "embed" not in container_states(kit, good.name)
+
+    named = cli("--config", str(config), "profile", "up", "gpu", "--project", broken.name, env=env)
+    assert named.returncode == 1 and "yaml" in named.stderr and "no project has profiles" not in named.stderr
+
+
+def test_no_docker_cli_is_exit_1_with_the_reason_not_an_unknown_profile(kit: DockerKit, tmp_path: Path) -> None:
+    project = kit.compose_project(DEPENDENCY_PROJECT)
+    project.compose("up", "-d", "db")
+    bare_path = tmp_path / "bin"
+    bare_path.mkdir()
+    env = {"PATH": str(bare_path), "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+
+    up = cli("profile", "up", "gpu", "--project", project.name, env=env)
+    assert up.returncode == 1 and "docker CLI is not installed" in up.stderr
+
+    listed = cli("profiles", "--json", "--project", project.name, env=env)
+    assert listed.returncode == 1
+    (found,) = json.loads(listed.stdout)["projects"]
+    assert "docker CLI is not installed" in found["problem"]
+    assert found["always_on"] == [] and [s["service"] for s in found["seen"]] == ["db"]

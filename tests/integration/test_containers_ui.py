@@ -25,7 +25,7 @@ from spark_tui.screens.logs import LogsScreen
 from spark_tui.sources.docker_backend import DockerBackend
 from spark_tui.sources.memory_budget import PeakStore
 from spark_tui.widgets.container_table import ContainerTable
-from spark_tui.widgets.profiles_panel import ProfilesPanel
+from spark_tui.widgets.profiles_panel import ProfilesPanel, WrappedLog
 from tests.integration.conftest import PROFILED_PROJECT, DockerKit, docker
 from tests.integration.test_engine_recovery import PrivateDockerd, private_dockerd  # noqa: F401 - the fixture
 from textual.widgets import DataTable, Log, Static
@@ -177,10 +177,10 @@ async def test_a_gpu_profile_toggled_up_and_down_leaves_the_rest_alone(kit: Dock
         await until(pilot, lambda: "down (0/2)" in profile_cell(app, project.name, "gpu"), "the gpu profile, down")
         await toggle(pilot, app, project.name, "gpu")
         await until(pilot, lambda: "up (2/2)" in profile_cell(app, project.name, "gpu"), "the gpu profile, up")
-        log = app.screen.query_one(ProfilesPanel).query_one(Log)
-        assert "--profile gpu up -d embed fetch" in log.lines[0]
-        assert any("memory: expects 64.0 MiB" in line or "expects 0.1 GiB" in line for line in log.lines), log.lines[:3]
-        assert any("embed" in line and "Started" in line for line in log.lines)
+        log = app.screen.query_one(ProfilesPanel).query_one(WrappedLog)
+        assert "--profile gpu up -d embed fetch" in log.plain[0]
+        assert any("memory: expects 64.0 MiB" in line or "expects 0.1 GiB" in line for line in log.plain), list(log.plain)[:3]
+        assert any("embed" in line and "Started" in line for line in log.plain)
         services = {c.compose_service: c for c in app.containers.state.containers.values() if c.compose_project == project.name}
         assert services["embed"].state == "running" and "ocr" not in services
         assert state_of(kit, web)["StartedAt"] == web_started, "the always-on service was not restarted"
@@ -250,7 +250,48 @@ async def test_a_daemon_restart_shows_in_words_and_the_view_recovers(private_doc
         assert any("Docker went away" in n.message for n in app._notifications)
         assert "survivor" in names(), "the last known list stays on screen"
         await pilot.press("d", "c")  # keys work while the daemon is down
+        await until(pilot, lambda: "retrying by itself in" in str(banner.render()), "the countdown")
         private_dockerd.start()
-        await until(pilot, lambda: not banner.display, "the view to recover", timeout=100)  # backoff reaches 30 s
+        await until(pilot, lambda: not banner.display or "retrying by itself in" in str(banner.render()), "a countdown to cut short")
+        table_of(app).focus()
+        await pilot.press("t")  # do not wait out the backoff (up to 30 s): try now
+        await until(pilot, lambda: not banner.display, "the view to recover at once", timeout=10)
         assert any("Docker is back" in n.message for n in app._notifications)
         await until(pilot, lambda: any(c.name == "survivor" and c.state == "running" for c in app.containers.state.containers.values()), "the survivor, running")
+
+
+async def test_a_start_that_would_recreate_a_running_dependency_asks_first(kit: DockerKit, tmp_path: Path) -> None:
+    from tests.integration.test_compose_profiles import DEPENDENCY_PROJECT, container_ids
+
+    project = kit.compose_project(DEPENDENCY_PROJECT)
+    project.compose("up", "-d", "db")
+    db_before = container_ids(project.name)["db"]
+    project.file.write_text(project.file.read_text().replace("MODEL: tiny", "MODEL: small"))
+    async with containers_app(tmp_path) as (app, pilot):
+        await until(pilot, lambda: "down (0/1)" in profile_cell(app, project.name, "gpu"), "the gpu profile, down")
+        await toggle(pilot, app, project.name, "gpu")
+        shown = await confirm(pilot, app, "n")
+        assert shown.startswith("Containers would be recreated") and f"{project.name}-db-1" in shown
+        await pilot.pause(0.3)
+        assert app.containers.state.job is None and container_ids(project.name) == {"db": db_before}, "no means no"
+
+        await toggle(pilot, app, project.name, "gpu")
+        await confirm(pilot, app, "y")
+        await until(pilot, lambda: "up (1/1)" in profile_cell(app, project.name, "gpu"), "the gpu profile, up")
+        assert container_ids(project.name)["db"] != db_before
+
+
+async def test_an_unreadable_project_says_why_and_invents_no_always_on(kit: DockerKit, tmp_path: Path) -> None:
+    from tests.integration.test_compose_profiles import DEPENDENCY_PROJECT
+
+    project = kit.compose_project(DEPENDENCY_PROJECT)
+    project.compose("--profile", "gpu", "up", "-d")
+    project.file.write_text("services: [\n")
+    async with containers_app(tmp_path) as (app, pilot):
+        table = app.screen.query_one(ProfilesPanel).query_one(DataTable)
+        await until(pilot, lambda: f"problem:{project.name}" in table.rows, "the project's problem")
+        assert "yaml" in str(table.get_cell(f"problem:{project.name}", "services"))
+        assert f"always:{project.name}" not in table.rows and f"profile:{project.name}/gpu" not in table.rows
+        services = str(table.get_cell(f"seen:{project.name}", "services"))
+        assert "db" in services and "llm" in services
+        assert "profile ?" in str(table.get_cell(f"seen:{project.name}", "profile"))

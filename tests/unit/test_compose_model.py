@@ -4,11 +4,11 @@ from pathlib import Path
 import pytest
 
 from spark_tui.config import ComposeConfig
-from spark_tui.models.compose import ComposeOverview
+from spark_tui.models.compose import ComposeOverview, UpPreview
 from spark_tui.models.containers import Container
-from spark_tui.sources.compose_cli import ComposeError
+from spark_tui.sources.compose_cli import ComposeError, recreated_containers
 from spark_tui.sources.compose_model import InvalidName, parse_memory, profile_state, service_state, services_from_config
-from spark_tui.sources.compose_projects import ComposeProjects, ProfileNotFound, find_profile
+from spark_tui.sources.compose_projects import ComposeProjects, ProfileNotFound, ProjectUnreadable, find_profile
 
 MODEL = {
     "name": "ai",
@@ -160,9 +160,37 @@ def test_unreadable_projects_keep_their_containers_and_say_why(tmp_path: Path) -
     assert problems[tmp_path.name] == "yaml: line 1: did not find expected node content"
     assert problems["old"] == f"compose file {tmp_path / 'moved.yaml'} no longer exists"
     old = next(p for p in overview.projects if p.name == "old")
-    assert [(s.service, s.state) for s in old.always_on] == [("webui", "running")]
-    with pytest.raises(ProfileNotFound, match="unreadable"):
-        find_profile(overview, "gpu")
+    assert old.always_on == () and old.profiles == (), "an unread model invents no profile membership"
+    assert [(s.service, s.state) for s in old.seen] == [("webui", "running")]
+
+
+def test_a_missing_docker_cli_is_the_projects_problem_not_always_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no docker here
+    (tmp_path / "compose.yaml").write_text("services: {}")
+    labelled = container("vllm")
+    labelled = labelled.__class__(**{**labelled.__dict__, "compose_config_files": (str(tmp_path / "compose.yaml"),)})
+    overview = ComposeProjects(ComposeConfig()).overview([labelled])
+    (project,) = overview.projects
+    assert "docker CLI is not installed" in project.problem
+    assert project.always_on == () and [s.service for s in project.seen] == ["vllm"]
+
+
+def test_an_unreadable_project_stops_find_profile_from_guessing(tmp_path: Path) -> None:
+    good = tmp_path / "good" / "compose.yaml"
+    good.parent.mkdir()
+    good.write_text("services: {}")
+    broken = container("vllm", project="broken")
+    broken = broken.__class__(**{**broken.__dict__, "compose_config_files": (str(tmp_path / "moved.yaml"),)})
+    overview, _, _ = overview_of([broken], ComposeConfig(files=(str(good),)))
+    assert {p.name for p in overview.projects} == {"ai", "broken"}
+    with pytest.raises(ProjectUnreadable) as raised:
+        find_profile(overview, "gpu")  # "ai" has gpu, but so might "broken"
+    message = str(raised.value)
+    assert "compose project broken could not be read" in message and "moved.yaml" in message and "--project" in message
+    with pytest.raises(ProjectUnreadable, match=r"^compose project broken could not be read \(compose file .*moved.yaml no longer exists\)$"):
+        find_profile(overview, "gpu", "broken")
+    project, profile = find_profile(overview, "gpu", "ai")
+    assert (project.name, profile.name) == ("ai", "gpu")
 
 
 def test_find_profile_messages(tmp_path: Path) -> None:
@@ -175,3 +203,58 @@ def test_find_profile_messages(tmp_path: Path) -> None:
         find_profile(overview, "gpux")
     with pytest.raises(ProfileNotFound, match=r"no compose project named 'x' \(known: ai\)"):
         find_profile(overview, "gpu", "x")
+
+
+# What compose 2.40 prints (stderr, plain progress) for `--dry-run … --profile gpu up -d llm`
+# after db's environment changed: db is recreated, and started under a temporary name
+# (with --no-start, as preview_up runs it, the Starting/Started lines are absent).
+DRY_RUN_OUTPUT = """\
+ DRY-RUN MODE -  Container ai-webui-1  Recreate
+ DRY-RUN MODE -  Container ai-webui-1  Recreated
+ DRY-RUN MODE -  Container ai-vllm-1  Recreate
+ DRY-RUN MODE -  Container ai-vllm-1  Recreated
+ DRY-RUN MODE -  Container ai-old-1  Recreate
+ DRY-RUN MODE -  Container ai-download-1  Creating
+ DRY-RUN MODE -  Container 1c15c0c6fe6b_ai-webui-1  Starting
+ DRY-RUN MODE -  Container 1c15c0c6fe6b_ai-webui-1  Started
+ DRY-RUN MODE -  Container ai-ollama-1  Running
+"""
+
+
+def test_dry_run_output_names_the_containers_compose_would_recreate() -> None:
+    assert recreated_containers(DRY_RUN_OUTPUT.splitlines()) == ("ai-webui-1", "ai-vllm-1", "ai-old-1")
+    assert recreated_containers(["Container ai-db-1  Recreate", "some other line", ""]) == ("ai-db-1",)
+
+
+def test_preview_up_names_only_running_containers_outside_the_profile(tmp_path: Path) -> None:
+    compose_file = tmp_path / "compose.yaml"
+    compose_file.write_text("services: {}")
+    ran: list = []
+
+    def dry_run(command):
+        ran.append(command)
+        return recreated_containers(DRY_RUN_OUTPUT.splitlines())
+
+    stopped_dependency = container("old", "exited", exit_code=0)
+    containers = [container("webui"), container("vllm"), stopped_dependency]
+    overview, projects, _ = overview_of(containers, ComposeConfig(files=(str(compose_file),)))
+    projects._dry_run = dry_run
+    project = overview.projects[0]
+    preview = projects.preview_up(project, project.profile("gpu"), containers)
+    assert preview == UpPreview(recreates=("ai-webui-1",)), "vllm is the profile's own; old does not run"
+    (command,) = ran
+    up = projects.up_command(project, project.profile("gpu")).argv
+    assert command.argv == (*up[:2], "--dry-run", *up[2:-3], "--no-start", *up[-3:]), "up -d as it would run, starting nothing"
+
+
+def test_a_failed_dry_run_checks_nothing_and_says_why(tmp_path: Path) -> None:
+    compose_file = tmp_path / "compose.yaml"
+    compose_file.write_text("services: {}")
+
+    def unsupported(command):
+        raise ComposeError("unknown flag: --dry-run")
+
+    overview, projects, _ = overview_of([container("webui")], ComposeConfig(files=(str(compose_file),)))
+    projects._dry_run = unsupported
+    project = overview.projects[0]
+    assert projects.preview_up(project, project.profile("gpu"), [container("webui")]) == UpPreview(problem="unknown flag: --dry-run")

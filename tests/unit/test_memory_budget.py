@@ -39,6 +39,25 @@ def test_warns_below_the_floor_with_numbers() -> None:
     assert budget.message == "expects 60.0 GiB (limit), 64.0 GiB available: would leave 4.0 GiB, under the 8 GiB floor"
 
 
+def test_more_than_is_available_says_how_much_more_never_a_negative_figure() -> None:
+    proj, prof = project(ComposeService("vllm", ("gpu",), memory_limit=60 * GIB))
+    budget = profile_budget(proj, prof, available=int(41.9 * GIB), floor_gib=8)
+    assert budget.needs_confirmation
+    assert budget.message == "expects 60.0 GiB (limit), 41.9 GiB available: needs 18.1 GiB more than is available"
+    assert "-" not in budget.message
+
+
+def test_the_budget_dialog_says_the_hint_covers_each_service() -> None:
+    from spark_tui.containers_controller import budget_text
+
+    proj, prof = project(ComposeService("vllm", ("gpu",)), ComposeService("embed", ("gpu",)), states={"embed": "running"})
+    budget = profile_budget(proj, prof, available=50 * GIB, hints={"gpu": 48.0})
+    text = budget_text(prof, budget)
+    assert "vllm                 counted in the config hint for the profile" in text
+    assert "embed                already running" in text
+    assert "unknown" not in text
+
+
 def test_running_services_are_not_counted_again() -> None:
     proj, prof = project(
         ComposeService("vllm", ("gpu",), memory_limit=60 * GIB),
@@ -107,3 +126,32 @@ def test_peaks_sum_replicas_add_gpu_memory_persist_and_survive_a_bad_file(tmp_pa
 def test_state_dir_follows_xdg() -> None:
     assert state_dir({"XDG_STATE_HOME": "/s"}) == Path("/s/spark-tui")
     assert state_dir({"HOME": "/h"}) == Path("/h/.local/state/spark-tui")
+
+
+def test_peaks_of_services_long_unseen_are_forgotten_and_the_count_is_bounded(tmp_path: Path, monkeypatch) -> None:
+    import spark_tui.sources.memory_budget as memory_budget
+
+    day = 86_400.0
+    wall = [1_000 * day]
+    path = tmp_path / "service-peaks.json"
+    path.write_text(json.dumps({"version": 1, "peaks": {"old/vllm": 9 * GIB}}))  # before "seen" existed: kept
+    store = PeakStore(path, clock=lambda: 0.0, wall_clock=lambda: wall[0])
+    assert store.get("old", "vllm") == 9 * GIB
+    store.record("ai", "embed", GIB)
+    store.save()
+    assert json.loads(path.read_text())["seen"] == {"ai/embed": 1_000 * day, "old/vllm": 1_000 * day}
+
+    wall[0] += 60 * day
+    store.record("ai", "embed", GIB // 2)  # seen again, not a new high: still remembered as seen
+    wall[0] += 40 * day  # old/vllm: 100 days unseen; ai/embed: 40
+    store.save()
+    assert json.loads(path.read_text())["peaks"] == {"ai/embed": GIB}
+    assert PeakStore(path, wall_clock=lambda: wall[0]).get("old", "vllm") is None
+
+    monkeypatch.setattr(memory_budget, "MAX_PEAKS", 3)
+    many = PeakStore(tmp_path / "many.json", clock=lambda: 0.0, wall_clock=lambda: wall[0])
+    for n in range(5):
+        wall[0] += memory_budget.SEEN_STEP_S
+        many.record("p", f"s{n}", GIB)
+    many.save()
+    assert sorted(json.loads((tmp_path / "many.json").read_text())["peaks"]) == ["p/s2", "p/s3", "p/s4"], "the most recently seen stay"
