@@ -54,7 +54,8 @@ class MemoryPanel(Vertical):
         yield self._chart
 
     def show(self, overview: MemoryOverview, now: float, history: History) -> None:
-        set_titles(self, "Memory · unified pool" if overview.unified else "Memory", "meminfo + NVML")
+        from_nvml = overview.unified or bool(overview.framebuffers) or overview.gpu_process_memory is not None
+        set_titles(self, "Memory · unified pool" if overview.unified else "Memory", "meminfo + NVML" if from_nvml else "meminfo")
         total, used = overview.total, overview.used
         used_text = f"{fmt.number(used / 1024**3, digits=1)}/{fmt.gib(total)}" if total and used is not None else fmt.NA
         rows = [_row("Used", used_text, "meminfo")]
