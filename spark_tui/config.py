@@ -119,6 +119,8 @@ class BenchConfig(Section):
     """Requests per cell instead of a duration."""
     warmup_requests: Annotated[int, Meta(ge=0, le=1000)] = 2
     """Requests sent and discarded before the sweep (Ollama loads the model here)."""
+    warmup_timeout: Annotated[float, Meta(gt=0, le=3600)] = 120.0
+    """Seconds a warm-up request may wait (a model loading); no answer ends the run."""
     timeout: Annotated[float, Meta(gt=0, le=3600)] = 60.0
     """Seconds one request may take before it counts as a timeout."""
     memory_floor_gib: Annotated[float, Meta(ge=0, le=4096)] = 8.0

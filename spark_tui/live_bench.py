@@ -52,6 +52,11 @@ def child_launcher(request: StreamRequest, sink: EventSink) -> BenchLaunch:
     return ChildRun(request, sink)
 
 
+def same_target(a: BenchPlan, b: BenchPlan) -> bool:
+    """The same server, spoken to the same way (service name, URL, adapter)."""
+    return (a.service, a.url.rstrip("/"), a.adapter) == (b.service, b.url.rstrip("/"), b.adapter)
+
+
 STOP_WAIT_S = 3.0  # at exit: how long the run may take to save what it measured
 SEVERITY = {"completed": "information", "cancelled": "warning"}
 
@@ -106,12 +111,15 @@ class BenchController:
     # -- the form ------------------------------------------------------------------------
 
     def prepare(self, target: BenchTarget) -> None:
-        """Put a service's defaults in the form; the screen shows them when no run is on screen."""
+        """Put a service's defaults in the form. A finished run leaves the screen for it (it stays
+        in the saved runs, key h); a run under way stays, and the form shows them after it."""
         from spark_tui.bench.plan import plan_for_service
 
         self.draft = plan_for_service(target.preset, target.url, self.config.bench, service=target.name)
         self.selected = target.name
         self.form_pending = True
+        if not self.running:
+            self.live = self.launch = None
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -126,7 +134,7 @@ class BenchController:
         plan.validate()
         self._run += 1
         run = self._run
-        self.draft = plan
+        self.draft, self.selected = plan, plan.service
         live = LiveRun(plan, clock=self.clock)
         request = StreamRequest(plan, results_dir=self.config.bench.results_dir, demo=self.app.sources.demo,
                                 environment={"started_from": "spark-tui dashboard"})
@@ -150,11 +158,12 @@ class BenchController:
             self.launch.stop(STOP_WAIT_S)
 
     def new_run(self) -> None:
-        """Back to the form, with the last run's plan as the draft."""
+        """Back to the form: the last run's plan again when the form's target is still the one it
+        measured, else the defaults of the target chosen since."""
         if self.running:
             return
-        if self.live is not None:
-            self.draft = self.live.plan
+        if self.live is not None and same_target(self.live.plan, self.draft):
+            self.draft, self.selected = self.live.plan, self.live.plan.service
         self.live = None
         self.form_pending = True
 

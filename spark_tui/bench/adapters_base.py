@@ -3,10 +3,11 @@ failures as error classes, and small helpers for pre-flight probes and answer ch
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 import msgspec
 
@@ -14,6 +15,7 @@ from spark_tui.bench.http import Connection, Endpoint, PreparedRequest, Response
 from spark_tui.models.bench import BenchKind, ErrorClass, ServerInfo
 
 PROBE_TIMEOUT_S = 5.0
+T = TypeVar("T")
 
 
 class RequestError(Exception):
@@ -138,17 +140,31 @@ def classify_status(status: int) -> ErrorClass:
     return "bad_response"  # 1xx/3xx where a result was due
 
 
+TOO_LARGE_HINT = " — batch too large for the server"
+_SIZE_WORDS = re.compile(r"batch|size|maximum|limit|too large|too many|exceed", re.IGNORECASE)
+
+
 def describe_failure(request: PreparedRequest, response: Response) -> str:
-    """'HTTP 413 from POST /embed: batch size 33 > maximum allowed batch size 32'."""
+    """'HTTP 413 from POST /embed: batch size 33 > maximum allowed batch size 32 — batch too large …'.
+
+    413 always means too large; 400 and 422 only when the server's words say so (TEI's
+    "batch size 33 > maximum allowed batch size 32"); otherwise the request itself is wrong,
+    most often the wrong adapter for the server ("missing field inputs"). The guard and the
+    warm-up tell the two apart by TOO_LARGE_HINT."""
     detail = error_detail(response.body)
     head = f"HTTP {response.status}{' ' + response.reason if response.reason else ''} from {request.method} {request.path}"
-    hint = {
-        404: " — wrong adapter or path for this server?",
-        405: " — wrong adapter or path for this server?",
-        413: " — batch too large for the server",
-        429: " — the server is overloaded",
-        504: " — the server gave up waiting (long documents: use the async API)",
-    }.get(response.status, "")
+    status = response.status
+    if status == 413 or (status in (400, 422) and _SIZE_WORDS.search(detail)):
+        hint = TOO_LARGE_HINT
+    elif status in (400, 422):
+        hint = " — is the adapter right for this server?"
+    else:
+        hint = {
+            404: " — wrong adapter or path for this server?",
+            405: " — wrong adapter or path for this server?",
+            429: " — the server is overloaded",
+            504: " — the server gave up waiting (long documents: use the async API)",
+        }.get(status, "")
     return f"{head}: {detail}{hint}" if detail else head + hint
 
 
@@ -209,42 +225,124 @@ def decode(body: bytes, kind: Any, what: str) -> Any:
         raise RequestError("bad_response", f"malformed JSON in {what} ({exc}): {start!r}") from None
 
 
-def vector_dimension(raw: msgspec.Raw | bytes) -> int:
-    """Length of a JSON array of numbers, counted without building Python floats."""
-    data = bytes(raw).strip()
-    if not data.startswith(b"[") or not data.endswith(b"]"):
+# --- embeddings, checked without parsing their numbers -------------------------------------------
+#
+# A 64 × 4096 answer is ~6 MB of JSON. msgspec skips a msgspec.Raw at ~1 GB/s (it tokenises every
+# number) and builds floats slower still; bytes.find runs at memory speed and bytes.count at
+# ~1.5-3 GB/s. So vectors are found with find(), their numbers counted with count() (one pass,
+# no copy), and msgspec decodes only the small rest of the answer, each vector replaced by its index.
+
+_SPACE = frozenset(b" \t\r\n")
+_NUMBER_START = frozenset(b"-0123456789")
+_DIGITS = frozenset(b"0123456789")
+
+
+def _skip_space(body: bytes, at: int) -> int:
+    while at < len(body) and body[at] in _SPACE:
+        at += 1
+    return at
+
+
+def vector_at(body: bytes, at: int) -> tuple[int, int]:
+    """(length, index after its ']') of the flat JSON array of numbers opening at body[at].
+
+    Checked at its ends (a number after '[' and a digit before ']', no nested list, no string
+    inside) and counted by its commas, without building a float."""
+    if body[at : at + 1] != b"[":
         raise RequestError("bad_response", "an embedding is not a list of numbers")
-    inner = data[1:-1].strip()
-    if not inner:
-        return 0
-    if b"[" in inner:
+    end = body.find(b"]", at)
+    if end < 0:
+        raise RequestError("bad_response", "malformed JSON: an embedding is cut short")
+    first = _skip_space(body, at + 1)
+    if first == end:
+        raise RequestError("bad_response", "empty embedding vectors")
+    if body.find(b"[", first, end) >= 0:
         raise RequestError("bad_response", "an embedding is a nested list, expected a flat list of numbers")
-    return inner.count(b",") + 1
+    last = end - 1
+    while body[last] in _SPACE:
+        last -= 1
+    if body[first] not in _NUMBER_START or body[last] not in _DIGITS or body.find(b'"', first, end) >= 0:
+        raise RequestError("bad_response", "an embedding is not a list of numbers")
+    return body.count(b",", first, end) + 1, end + 1
+
+
+def vectors_at(body: bytes, at: int) -> tuple[list[int], int]:
+    """(lengths, index after its ']') of the JSON array of embeddings opening at body[at]."""
+    if body[at : at + 1] != b"[":
+        raise RequestError("bad_response", "the embeddings are not a list")
+    dims: list[int] = []
+    at = _skip_space(body, at + 1)
+    if body[at : at + 1] == b"]":
+        return dims, at + 1
+    while True:
+        dim, at = vector_at(body, at)
+        dims.append(dim)
+        at = _skip_space(body, at)
+        separator = body[at : at + 1]
+        if separator == b"]":
+            return dims, at + 1
+        if separator != b",":
+            raise RequestError("bad_response", "malformed JSON in the list of embeddings")
+        at = _skip_space(body, at + 1)
+
+
+def take_values(body: bytes, key: str, read: Callable[[bytes, int], tuple[T, int]]) -> tuple[bytes, list[T]]:
+    """The answer with the value of every `"key":` replaced by its index in the returned list of
+    what `read` made of it (`vector_at`, `vectors_at`): small enough for msgspec to decode at once.
+
+    Inside a JSON string a quote is escaped, so `"key"` followed by ':' is always a key."""
+    pattern = b'"%s"' % key.encode()
+    pieces: list[bytes] = []
+    found: list[T] = []
+    pos = 0
+    at = body.find(pattern)
+    while at >= 0:
+        colon = _skip_space(body, at + len(pattern))
+        if body[colon : colon + 1] != b":":
+            at = body.find(pattern, colon)
+            continue
+        value = _skip_space(body, colon + 1)
+        item, end = read(body, value)
+        pieces += (body[pos:value], b"%d" % len(found))
+        found.append(item)
+        pos = end
+        at = body.find(pattern, end)
+    if not found:
+        return body, found
+    pieces.append(body[pos:])
+    return b"".join(pieces), found
+
+
+def top_level_vectors(body: bytes) -> list[int] | None:
+    """Lengths of the embeddings when the whole answer is a list of them ([[…], …]); None when it is not a list."""
+    at = _skip_space(body, 0)
+    if body[at : at + 1] != b"[":
+        return None
+    dims, end = vectors_at(body, at)
+    if _skip_space(body, end) != len(body):
+        raise RequestError("bad_response", "malformed JSON: text after the list of embeddings")
+    return dims
 
 
 class VectorCheck:
     """One vector per input, every vector the same length, the length steady across the run.
 
-    Counted on the raw JSON (commas and brackets), so checking a 64 × 4096 answer costs
-    microseconds, not the milliseconds of building a quarter million floats.
+    Given the lengths `vector_at` counted: checking a 64 × 4096 answer (~5.9 MB) costs one
+    bytes.count pass over it, ~4 ms on a small shared x86 CPU against ~13 ms for msgspec.Raw
+    skipping plus a join-and-count (bench/big_answers.py measures it).
     """
 
     def __init__(self) -> None:
         self.dimension: int | None = None
 
-    def __call__(self, vectors: list[msgspec.Raw], expected: int) -> int:
-        if len(vectors) != expected:
-            raise RequestError("bad_response", f"wrong vector count: sent {expected} inputs, got {len(vectors)} embeddings")
-        if not vectors:
+    def __call__(self, dims: Sequence[int], expected: int) -> int:
+        if len(dims) != expected:
+            raise RequestError("bad_response", f"wrong vector count: sent {expected} inputs, got {len(dims)} embeddings")
+        if not dims:
             return self.dimension or 0
-        dim = vector_dimension(vectors[0])
-        if dim == 0:
-            raise RequestError("bad_response", "empty embedding vectors")
-        if len(vectors) > 1:
-            joined = b"".join(vectors)
-            if joined.count(b"[") != len(vectors) or joined.count(b",") != len(vectors) * (dim - 1):
-                dims = sorted({vector_dimension(v) for v in vectors})
-                raise RequestError("bad_response", f"dimension mismatch within one answer: lengths {dims}")
+        dim = dims[0]
+        if any(d != dim for d in dims):
+            raise RequestError("bad_response", f"dimension mismatch within one answer: lengths {sorted(set(dims))}")
         if self.dimension is None:
             self.dimension = dim
         elif dim != self.dimension:

@@ -16,6 +16,10 @@ from spark_tui.bench.adapters_base import (
     VectorCheck,
     decode,
     probe_json,
+    take_values,
+    top_level_vectors,
+    vector_at,
+    vectors_at,
 )
 from spark_tui.bench.http import Connection, PreparedRequest, Response
 from spark_tui.bench.payload_text import estimate_tokens, make_texts
@@ -43,19 +47,21 @@ class EmbeddingAdapter(Adapter):
     def request_for(self, texts: list[str]) -> PreparedRequest:
         """The request that embeds `texts`."""
 
-    def embed_outcome(self, job: Job, vectors: list[msgspec.Raw], tokens: int | None, **fields: Any) -> Outcome:
-        """Checks the vectors; tokens the server did not count are estimated (and marked so)."""
-        self.vectors(vectors, job.items)
+    def embed_outcome(self, job: Job, dims: list[int], tokens: int | None, **fields: Any) -> Outcome:
+        """Checks the vectors' lengths; tokens the server did not count are estimated (and marked so)."""
+        self.vectors(dims, job.items)
         if tokens is None:
             return Outcome(job.items, job.tokens_estimate, True, **fields)
         return Outcome(job.items, tokens, False, **fields)
 
 
+# The answers' Structs see each vector as its index in the lengths `take_values` counted.
+
 # --- OpenAI /v1/embeddings ---------------------------------------------------------------------
 
 
 class _OpenAIItem(msgspec.Struct):
-    embedding: msgspec.Raw
+    embedding: int
     index: int | None = None
 
 
@@ -114,9 +120,10 @@ class OpenAIEmbeddings(EmbeddingAdapter):
         return self.post_json(self.path, body)
 
     def check(self, job: Job, response: Response) -> Outcome:
-        answer = decode(response.body, _OpenAIAnswer, "embeddings answer")
+        body, dims = take_values(response.body, "embedding", vector_at)
+        answer = decode(body, _OpenAIAnswer, "embeddings answer")
         tokens = answer.usage.prompt_tokens if answer.usage else None
-        return self.embed_outcome(job, [item.embedding for item in answer.data], tokens or None, status=response.status)
+        return self.embed_outcome(job, [dims[item.embedding] for item in answer.data], tokens or None, status=response.status)
 
 
 # --- TEI /embed --------------------------------------------------------------------------------
@@ -153,7 +160,10 @@ class TeiEmbed(EmbeddingAdapter):
         return self.post_json(self.path, body)
 
     def check(self, job: Job, response: Response) -> Outcome:
-        vectors = decode(response.body, list[msgspec.Raw], "TEI /embed answer")
+        dims = top_level_vectors(response.body)
+        if dims is None:  # what came instead, said by msgspec ("Expected `array`, got `object`")
+            decode(response.body, list[Any], "TEI /embed answer")
+            raise RequestError("bad_response", "unexpected TEI /embed answer")
         headers = response.headers
         extra: dict[str, float | int | str] = {}
         for header, key in (("x-queue-time", "queue_s"), ("x-inference-time", "inference_s"), ("x-tokenization-time", "tokenization_s")):
@@ -162,14 +172,14 @@ class TeiEmbed(EmbeddingAdapter):
                 extra[key] = value
         server_s = _ms(headers.get("x-total-time")) or _ms(headers.get("x-compute-time"))
         tokens = _int(headers.get("x-compute-tokens"))
-        return self.embed_outcome(job, vectors, tokens, server_s=server_s, extra=extra or None, status=response.status)
+        return self.embed_outcome(job, dims, tokens, server_s=server_s, extra=extra or None, status=response.status)
 
 
 # --- Ollama /api/embed -------------------------------------------------------------------------
 
 
 class _OllamaAnswer(msgspec.Struct):
-    embeddings: list[msgspec.Raw]
+    embeddings: int
     prompt_eval_count: int | None = None
     total_duration: int | None = None  # nanoseconds
     load_duration: int | None = None
@@ -208,13 +218,14 @@ class OllamaEmbed(EmbeddingAdapter):
         return self.post_json(self.path, body)
 
     def check(self, job: Job, response: Response) -> Outcome:
-        answer = decode(response.body, _OllamaAnswer, "Ollama /api/embed answer")
+        body, found = take_values(response.body, "embeddings", vectors_at)
+        answer = decode(body, _OllamaAnswer, "Ollama /api/embed answer")
         extra: dict[str, float | int | str] | None = None
         if answer.load_duration:
             extra = {}
             extra["load_s"] = answer.load_duration / 1e9
         server_s = answer.total_duration / 1e9 if answer.total_duration else None
-        return self.embed_outcome(job, answer.embeddings, answer.prompt_eval_count or None, server_s=server_s, extra=extra, status=response.status)
+        return self.embed_outcome(job, found[answer.embeddings], answer.prompt_eval_count or None, server_s=server_s, extra=extra, status=response.status)
 
 
 # --- NV-Embed-style /embed ---------------------------------------------------------------------
@@ -243,16 +254,17 @@ class NvEmbed(EmbeddingAdapter):
         return self.post_json(self.path, body)
 
     def check(self, job: Job, response: Response) -> Outcome:
-        body = response.body.lstrip()
-        if body.startswith(b"["):
-            vectors = decode(body, list[msgspec.Raw], "/embed answer")
-        else:
-            answer = decode(body, dict[str, msgspec.Raw], "/embed answer")
-            key = next((k for k in ("embeddings", "vectors") if k in answer), None)
-            if key is None:
+        dims = top_level_vectors(response.body)
+        if dims is None:
+            for key in ("embeddings", "vectors"):
+                body, found = take_values(response.body, key, vectors_at)
+                if found:
+                    dims = found[decode(body, dict[str, Any], "/embed answer")[key]]
+                    break
+            else:
+                answer = decode(response.body, dict[str, msgspec.Raw], "/embed answer")
                 raise RequestError("bad_response", f"the /embed answer has no embeddings (keys: {', '.join(sorted(answer)) or 'none'})")
-            vectors = decode(answer[key], list[msgspec.Raw], "/embed embeddings")
-        return self.embed_outcome(job, vectors, None, status=response.status)
+        return self.embed_outcome(job, dims, None, status=response.status)
 
 
 def _str(value: Any) -> str | None:

@@ -2,7 +2,8 @@
 
 - memory: abort when MemAvailable falls below the floor (NVML cannot see GB10's unified memory);
 - ramp: after a cell with 429s or too many errors, skip the higher concurrencies of that batch size;
-- batch limit: skip batches above the server's advertised limit, and above one it refused (413/422);
+- batch limit: skip batches above the server's advertised limit, and above one it refused as too
+  large (413; 400/422 when the server's message is about size, see adapters_base.describe_failure);
 - dead server: abort after consecutive cells in which nothing but connection errors/timeouts came back;
 - give-up: end a cell early when it has only errors so far.
 """
@@ -11,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from spark_tui.bench.adapters_base import TOO_LARGE_HINT
 from spark_tui.models.bench import CellSpec, CellSummary, MachineReading
 
 GIB = 1024**3
-TOO_LARGE = ("413", "422")
 DEAD = ("connection", "timeout")
 
 
@@ -64,9 +65,10 @@ class SweepGuard:
         if summary.status == "skipped":
             return None
         errors = summary.errors
-        too_large = sum(errors.get(code, 0) for code in TOO_LARGE)
+        refused = ("413", "400", "422") if TOO_LARGE_HINT in (summary.first_error or "") else ("413",)
+        too_large = sum(errors.get(code, 0) for code in refused)
         if summary.ok == 0 and too_large and too_large >= summary.error_count / 2:
-            codes = "/".join(code for code in TOO_LARGE if errors.get(code))
+            codes = "/".join(code for code in refused if errors.get(code))
             self._refused_batch.setdefault(spec.payload, (spec.batch, f"HTTP {codes}"))
         elif errors.get("429") or summary.error_rate > self.max_error_rate:
             why = "the server answered 429 (overloaded)" if errors.get("429") else f"{summary.error_rate:.0%} of requests failed"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from spark_tui.bench.adapters import adapter_class
+from spark_tui.bench.events import WarmupTick
 from spark_tui.bench.plan import BenchPlan
 from spark_tui.bench.report import cell_notes
 from spark_tui.bench.stats import describe_errors
@@ -39,12 +40,13 @@ MAX_SECONDS = 3600  # per-second throughput points kept for the graph
 MAX_NOTICES = 100
 
 ERROR_WORDS = {
+    "400": "request refused (HTTP 400)",
     "413": "batch too large (HTTP 413)",
-    "422": "batch refused (HTTP 422)",
+    "422": "request refused (HTTP 422)",
     "429": "server overloaded (HTTP 429), backing off",
     "timeout": "timeouts",
     "connection": "connection errors",
-    "bad_response": "bad responses",
+    "bad_response": "bad answers",
 }
 
 
@@ -86,6 +88,7 @@ class LiveRun:
         self.errors: Counter[str] = Counter()
         self.first_errors: dict[str, str] = {}
         self.warmup_requests = 0
+        self.warmup: WarmupTick | None = None  # while a warm-up request waits: `warmup.text()` says for how long
         self.notices: deque[NoticeLine] = deque(maxlen=MAX_NOTICES)
         self.result: RunResult | None = None
 
@@ -136,7 +139,10 @@ class LiveRun:
 
     # --- folding events ---
 
-    def apply(self, event: LiveEvent) -> set[Part]:
+    def apply(self, event: LiveEvent | WarmupTick) -> set[Part]:
+        if isinstance(event, WarmupTick):
+            self.warmup = event
+            return {"progress"}
         if isinstance(event, RequestsDigest):
             return self._digest(event)
         if isinstance(event, Tick):
@@ -159,6 +165,7 @@ class LiveRun:
 
     def _run_started(self, event: RunStarted) -> set[Part]:
         self.phase = "running"
+        self.warmup = None
         self.run_id, self.run_dir, self.server = event.run_id, event.run_dir, event.server
         known = {spec.index for spec in event.cells}
         if known != set(self.cells):
@@ -176,7 +183,8 @@ class LiveRun:
     def _digest(self, event: RequestsDigest) -> set[Part]:
         self.warmup_requests += event.warmup
         if event.cell < 0:
-            return set()
+            answered, self.warmup = self.warmup is not None, None  # the waiting warm-up request finished
+            return {"progress"} if answered else set()
         cell = self.cells.get(event.cell)
         parts: set[Part] = {"plot"}
         self.open_items += event.items
@@ -187,7 +195,7 @@ class LiveRun:
             for error, count in event.errors.items():
                 if error not in cell.errors:
                     message = event.first_errors.get(error) or ""
-                    self.note("error" if error in ("413", "422", "connection") else "warning",
+                    self.note("error" if error in ("400", "413", "422", "connection", "bad_response") else "warning",
                               f"cell {cell.spec.index + 1} ({cell.spec.label}): {ERROR_WORDS.get(error, 'HTTP ' + error)}"
                               + (f" — {message}" if message else ""))
                     parts.add("notices")
@@ -223,6 +231,7 @@ class LiveRun:
 
     def _run_finished(self, result: RunResult) -> set[Part]:
         self.phase = "finished"
+        self.warmup = None
         self.result = result
         self.current = None
         self.run_id = result.run_id or self.run_id

@@ -69,12 +69,16 @@ def sources_sampler(gpu: Callable[[], GpuReport], memory: Callable[[], MemInfo |
 
 
 def machine_sampler(demo: bool = False) -> tuple[MachineSampler, Any]:
-    """NVML + memory when the machine's sources start (the simulated Spark with `demo`); memory
-    alone otherwise. Returns (sampler, sources to close when the run is over, or None)."""
+    """NVML + memory when the machine's sources start; memory alone otherwise, and always with
+    `demo`: the dashboard may simulate a Spark, but a benchmark is real, so its memory guard reads
+    this machine's MemAvailable and its results hold no made-up GPU figures.
+    Returns (sampler, sources to close when the run is over, or None)."""
+    if demo:
+        return meminfo_sampler(), None
     try:
         from spark_tui.sources.machine import machine_sources
 
-        sources = machine_sources(demo=demo)
+        sources = machine_sources()
     except Exception:  # noqa: BLE001 - no GPU library: memory alone still guards the run
         return meminfo_sampler(), None
     return sources_sampler(sources.gpu.sample, lambda: sources.system.sample().memory), sources

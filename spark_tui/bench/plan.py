@@ -16,6 +16,7 @@ from spark_tui.models.probes import redact_url
 
 GIB = 1024**3
 MAX_CELLS = 400
+WARMUP_TIMEOUT_S = 120.0  # Ollama and vLLM load a model within this; a server silent for longer is stuck
 
 
 class PlanError(ValueError):
@@ -35,7 +36,7 @@ class BenchPlan:
     warmup_requests: int = 2  # before the sweep, discarded (Ollama loads the model here)
     cell_warmup: bool = True  # one discarded request per worker at the start of each cell
     timeout_s: float = 60.0  # per request
-    warmup_timeout_s: float = 300.0  # model loads are slow
+    warmup_timeout_s: float = WARMUP_TIMEOUT_S  # per warm-up request (a model may load); no answer ends the run
     memory_floor_bytes: int = 8 * GIB  # abort when MemAvailable falls below
     max_error_rate: float = 0.05  # above it, stop raising concurrency for that batch size
     options: AdapterOptions = field(default_factory=AdapterOptions)
@@ -85,6 +86,8 @@ class BenchPlan:
             raise PlanError(f"the request timeout must be between 0 and 3600 seconds, got {self.timeout_s:g}")
         if self.warmup_requests < 0:
             raise PlanError("warm-up requests cannot be negative")
+        if not 0 < self.warmup_timeout_s <= 3600:
+            raise PlanError(f"the warm-up timeout must be between 0 and 3600 seconds, got {self.warmup_timeout_s:g}")
         if not 0 <= self.max_error_rate <= 1:
             raise PlanError(f"the error-rate limit is a fraction between 0 and 1, got {self.max_error_rate:g}")
         if self.payload.text_words < 1 or self.payload.doc_pages < 1 or self.payload.ring < 1:
@@ -112,6 +115,7 @@ class BenchPlan:
             "duration_s": None if self.requests else self.duration_s,
             "requests": self.requests,
             "warmup_requests": self.warmup_requests,
+            "warmup_timeout_s": self.warmup_timeout_s,
             "cell_warmup": self.cell_warmup,
             "timeout_s": self.timeout_s,
             "memory_floor_bytes": self.memory_floor_bytes,
@@ -184,6 +188,7 @@ def plan_from_settings(settings: BenchConfig, kind: BenchKind, adapter: str, url
         duration_s=settings.duration,
         requests=settings.requests,
         warmup_requests=settings.warmup_requests,
+        warmup_timeout_s=settings.warmup_timeout,
         timeout_s=settings.timeout,
         memory_floor_bytes=int(settings.memory_floor_gib * GIB),
         max_error_rate=settings.max_error_rate,

@@ -2,8 +2,10 @@
 
 - run.json        plan, environment, server, cells and their summaries (rewritten atomically);
 - requests.jsonl  one line per finished request, appended in batches each second;
-- timeseries.csv  one row per second: throughput, latency, errors, GPU and memory;
-- summary.csv     one row per finished cell.
+- timeseries.csv  one row per second (the part of it a cell had, at a cell's end: `span_s`):
+                  throughput, latency, errors, GPU and memory;
+- summary.csv     one row per finished cell, the adapters' own figures (OmniParser's elements
+                  per frame, TEI's queue and inference times, docling's statuses) after the others.
 
 Every file is readable at any moment, also after a kill: run.json is replaced atomically,
 the others only ever grow by whole lines (a reader drops a torn last line).
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 
 TIMESERIES_COLUMNS = (
-    "t_s", "cell", "payload", "batch", "concurrency", "requests", "items", "tokens", "errors",
+    "t_s", "span_s", "cell", "payload", "batch", "concurrency", "requests", "items", "tokens", "errors",
     "p50_ms", "p99_ms", "gpu_util_pct", "gpu_power_w", "gpu_temp_c",
     "mem_available_bytes", "mem_used_bytes", "gpu_process_mem_bytes",
 )
@@ -176,10 +178,11 @@ class RunStore:
         self._records.append(record)
 
     def add_second(self, t: float, spec: CellSpec | None, requests: int, items: int, tokens: int | None, errors: int,
-                   p50: float | None, p99: float | None, machine: MachineReading | None) -> None:
+                   p50: float | None, p99: float | None, machine: MachineReading | None, *, span: float | None = None) -> None:
+        """A row for the requests that finished in the `span` seconds up to `t` (all of one cell)."""
         m = machine or MachineReading(taken_at=0)
         row = (
-            round(t, 3), spec.index if spec else None, spec.payload if spec else None, spec.batch if spec else None,
+            round(t, 3), round(span, 3) if span is not None else None, spec.index if spec else None, spec.payload if spec else None, spec.batch if spec else None,
             spec.concurrency if spec else None, requests, items, tokens, errors,
             p50 * 1000 if p50 is not None else None, p99 * 1000 if p99 is not None else None,
             m.gpu_util_pct, m.gpu_power_w, m.gpu_temp_c, m.mem_available_bytes, m.mem_used_bytes, m.gpu_process_mem_bytes,
@@ -197,11 +200,15 @@ class RunStore:
             self._timeseries.flush()
 
     def write_summary(self, summaries: Sequence[CellSummary]) -> None:
+        means = sorted({k for s in summaries for k in s.extra_means})
+        counts = sorted({k for s in summaries for k in s.extra_counts})
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(SUMMARY_COLUMNS)
+        writer.writerow(SUMMARY_COLUMNS[:-1] + tuple(f"{k}_mean" for k in means) + tuple(f"{k}_counts" for k in counts) + SUMMARY_COLUMNS[-1:])
         for s in summaries:
-            writer.writerow([_cell(v) for v in summary_row(s)])
+            row = summary_row(s)
+            extras = [s.extra_means.get(k) for k in means] + [";".join(f"{label}:{n}" for label, n in s.extra_counts.get(k, {}).items()) for k in counts]
+            writer.writerow([_cell(v) for v in row[:-1] + tuple(extras) + row[-1:]])
         _atomic_write(self.directory / "summary.csv", out.getvalue().encode("utf-8"))
 
     def close(self) -> None:

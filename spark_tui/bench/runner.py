@@ -6,8 +6,10 @@ Two entry points:
 - `run_benchmark_async(...)`: the same as a coroutine, cancelled through an asyncio.Event.
 
 Events (spark_tui.models.bench.BenchEvent) go to `on_event` in the runner's thread, in this order:
-RunStarted, then per cell CellStarted, RequestsFinished (batched, ≤ 4 per second), Tick (each second),
-CellFinished; Notice whenever needed; RunFinished last, always, whatever happened.
+WarmupTick (spark_tui.bench.events) each second a warm-up request has waited; RunStarted, then per
+cell CellStarted, RequestsFinished (batched, ≤ 4 per second), Tick (each second, and for the part of
+a second up to the cell's end), CellFinished; Notice whenever needed; RunFinished last, always.
+A warm-up request that gets no answer within the plan's warm-up timeout ends the run (failed).
 An exception raised by `on_event` is logged and ignored: a UI problem never stops a run.
 """
 
@@ -25,7 +27,8 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from spark_tui.bench.adapters import make_adapter
-from spark_tui.bench.adapters_base import Adapter, Job, RequestError
+from spark_tui.bench.adapters_base import TOO_LARGE_HINT, Adapter, Job, RequestError
+from spark_tui.bench.events import WarmupTick
 from spark_tui.bench.guards import MemoryGuard, SweepGuard
 from spark_tui.bench.http import Connection
 from spark_tui.bench.loadgen import CellLoad, ConnectionPool
@@ -59,6 +62,8 @@ T = TypeVar("T")
 EVENT_STEP_S = 0.25  # RequestsFinished at most this often
 PREFLIGHT_TIMEOUT_S = 60.0
 ROLLING_WINDOW_S = 5.0
+WARMUP_QUIET_S = 0.5  # a warm-up answer slower than this is reported while it is awaited (WarmupTick)
+MIN_TICK_SPAN_S = 0.25  # a shorter rest of a second at a cell's end is saved, not sent as a Tick
 WARMUP_CELL = -1  # the `cell` of run-level warm-up records
 
 
@@ -119,6 +124,19 @@ async def run_benchmark_async(
     return await run.run(cancel or asyncio.Event())
 
 
+def warmup_stop_reason(exc: RequestError, timeout_s: float) -> str | None:
+    """Why a failed warm-up request ends the run, or None when the sweep may still learn something:
+    nothing answers, the wrong adapter or path, a refusal that is not about the batch's size."""
+    if exc.error == "timeout":
+        return (f"warm-up: no answer within {timeout_s:g} s — the server took the request and said nothing "
+                "(still loading a model? raise --warmup-timeout; stuck? check its logs)")
+    if exc.error == "connection" or exc.status in (404, 405):
+        return f"warm-up failed: {exc.message}"
+    if exc.error in ("400", "422", "4xx") and TOO_LARGE_HINT not in exc.message:
+        return f"warm-up failed: {exc.message}"
+    return None
+
+
 class _Stopped(Exception):
     """The run was cancelled or aborted while waiting for something."""
 
@@ -149,6 +167,7 @@ class _Run:
         self.rolling = RollingLatency(ROLLING_WINDOW_S)
         self.pending: list[RequestRecord] = []
         self.pending_cell = WARMUP_CELL
+        self.warmup_wait: tuple[int, float] | None = None  # (warm-up request number, perf_counter when sent)
         self.reading: MachineReading | None = None
         self._sampling = False
         self._sampler_failed = False
@@ -239,7 +258,7 @@ class _Run:
                 self.hard_stop.set()
         if self.cancelled or self.abort_reason:
             return self._stopped_status()
-        if not any(s.ok for s in self.summaries):
+        if not any(s.status in ("ok", "degraded") for s in self.summaries):
             first = next((s.reason for s in self.summaries if s.reason), "no cell ran")
             return "failed", f"no cell succeeded: {first}"
         return "completed", None
@@ -297,16 +316,20 @@ class _Run:
         for i in range(self.plan.warmup_requests):
             job = jobs[i % len(jobs)]
             start = time.perf_counter()
+            self.warmup_wait = (i + 1, start)  # the ticker reports the wait (WarmupTick)
             try:
                 outcome = await self.adapter.execute(connection, job, self.plan.warmup_timeout_s)
             except RequestError as exc:
                 end = time.perf_counter()
                 self._sink(RequestRecord(WARMUP_CELL, end - self.run_t0, end - start, False, job.items, exc.status, exc.error, exc.message, warmup=True))
-                if exc.error == "connection" or exc.status in (404, 405):
-                    return replace(server, problem=f"warm-up failed: {exc.message}")
+                stop = warmup_stop_reason(exc, self.plan.warmup_timeout_s)
+                if stop is not None:
+                    return replace(server, problem=stop)
                 notes.append(f"warm-up request failed: {exc.message}")
                 self.notice("warning", f"warm-up request failed: {exc.message}")
                 continue
+            finally:
+                self.warmup_wait = None
             end = time.perf_counter()
             latencies.append(end - start)
             self._sink(RequestRecord(WARMUP_CELL, end - self.run_t0, end - start, True, outcome.items, outcome.status,
@@ -339,6 +362,7 @@ class _Run:
         self.load = load
         try:
             elapsed, stopped = await load.run(self.hard_stop)
+            self._tick(time.perf_counter(), closing_cell=True)  # the cell's part of this second is its own row
         finally:
             self.load = None
         self._flush_events()
@@ -390,10 +414,7 @@ class _Run:
             self._flush_events()
             if now - self.run_t0 >= next_second:
                 next_second = math.floor(now - self.run_t0) + 1
-                try:
-                    self._tick(now)
-                except OSError as exc:
-                    self.notice("error", f"could not write results: {exc.strerror or exc}")
+                self._tick(now)
                 self._sample(loop)
 
     def _flush_events(self) -> None:
@@ -401,7 +422,18 @@ class _Run:
             records, self.pending = tuple(self.pending), []
             self.emit(RequestsFinished(self.pending_cell, records))
 
-    def _tick(self, now: float) -> None:
+    def _tick(self, now: float, *, closing_cell: bool = False) -> None:
+        """Close the second (or, at a cell's end, the part of it the cell had): a timeseries row,
+        a Tick; while a warm-up request waits, a WarmupTick too."""
+        try:
+            self._close_bucket(now, closing_cell)
+        except OSError as exc:
+            self.notice("error", f"could not write results: {exc.strerror or exc}")
+        if self.warmup_wait is not None and now - self.warmup_wait[1] >= WARMUP_QUIET_S:
+            number, sent = self.warmup_wait
+            self.emit(WarmupTick(now - sent, self.plan.warmup_timeout_s, number, self.plan.warmup_requests))
+
+    def _close_bucket(self, now: float, closing_cell: bool) -> None:
         bucket, self.bucket = self.bucket, SecondBucket(self.bucket.second + 1)
         span = max(1e-6, now - self.last_tick)
         self.last_tick = now
@@ -410,7 +442,7 @@ class _Run:
         spec = load.spec if load else None
         progress = load.progress if load else None
         measuring = progress is not None and progress.t0 is not None
-        if measuring and self.reading is not None:
+        if measuring and self.reading is not None and not closing_cell:  # one reading per second
             self.cell_readings.append(self.reading)
         p50, p99 = self.rolling.percentiles(t)
         done = len(self.summaries)
@@ -437,10 +469,11 @@ class _Run:
             ordered = sorted(bucket.latencies)
             bucket_p50, bucket_p99 = percentile(ordered, 50), percentile(ordered, 99)
         try:
-            self.store.add_second(t, spec, bucket.requests, bucket.items, tokens, bucket.errors, bucket_p50, bucket_p99, self.reading)
+            self.store.add_second(t, spec, bucket.requests, bucket.items, tokens, bucket.errors, bucket_p50, bucket_p99, self.reading, span=span)
             self.store.flush()
         finally:
-            self.emit(tick)  # after the flush: what a listener is told about is on disk
+            if not closing_cell or span >= MIN_TICK_SPAN_S:  # a cell's last few ms would draw as a spike
+                self.emit(tick)  # after the flush: what a listener is told about is on disk
 
     def _sample(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start a machine reading in a thread unless one is still running (a slow sampler skips a beat)."""

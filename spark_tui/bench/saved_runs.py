@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from spark_tui.bench.results import runs_dir
-from spark_tui.bench.stats import summarize_cell
+from spark_tui.bench.stats import best_cell, summarize_cell
 from spark_tui.models.bench import CellSpec, CellSummary, RequestRecord, RunStatus, SecondPoint, ServerInfo
 
 MAX_LISTED = 500
@@ -53,12 +53,14 @@ class SavedRun:
 
     @property
     def best_items_per_s(self) -> float | None:
-        rates = [s.items_per_s for s in self.summaries if s.items_per_s is not None and s.ok]
-        return max(rates) if rates else None
+        """The fastest cell whose figures stand (bench.stats.best_cell): never a failed one."""
+        best = best_cell(self.summaries)
+        return best.items_per_s if best is not None else None
 
 
 def list_runs(base: str | os.PathLike[str] | None = None, limit: int = MAX_LISTED) -> list[SavedRun]:
-    """Saved runs, newest first (summaries as saved; a killed run's last cell is not recomputed here)."""
+    """Saved runs, newest first, read as `load_run` reads one (so a killed run's best rate is the one
+    `compare` shows; rebuilding its last cell reads that run's requests.jsonl)."""
     root = runs_dir(base)
     try:
         entries = [entry for entry in os.scandir(root) if entry.is_dir()]
@@ -67,12 +69,12 @@ def list_runs(base: str | os.PathLike[str] | None = None, limit: int = MAX_LISTE
     except OSError:
         return []
     entries.sort(key=lambda entry: entry.name, reverse=True)
-    return [load_run(Path(entry.path), recompute=False) for entry in entries[:limit]]
+    return [load_run(Path(entry.path)) for entry in entries[:limit]]
 
 
 def load_run(directory: str | os.PathLike[str], *, recompute: bool = True) -> SavedRun:
     """One run. With `recompute`, cells that have requests but no saved summary (the run was killed
-    mid-cell) are summarised from requests.jsonl."""
+    mid-cell) are summarised from requests.jsonl; not while the run is still going."""
     path = Path(directory)
     run_id = path.name
     try:
@@ -98,7 +100,7 @@ def load_run(directory: str | os.PathLike[str], *, recompute: bool = True) -> Sa
         status = "interrupted"
     cells = convert(doc.get("cells") or [], tuple[CellSpec, ...], "cells") or ()
     summaries = list(convert(doc.get("summaries") or [], tuple[CellSummary, ...], "summaries") or ())
-    if recompute and status != "completed":
+    if recompute and status not in ("completed", "running"):
         summaries.extend(_recompute_missing(path, cells, summaries, problems))
     return SavedRun(
         run_id=str(doc.get("run_id") or run_id),
@@ -149,9 +151,11 @@ def iter_records(directory: str | os.PathLike[str]) -> Iterator[RequestRecord]:
 
 
 def read_throughput(directory: str | os.PathLike[str]) -> list[SecondPoint]:
-    """Items per second through the run, from timeseries.csv (one row per second); rows that
-    cannot be read (a torn last line) are skipped."""
+    """Items per second through the run, from timeseries.csv (one row per second, split where a
+    cell ended); rows that cannot be read (a torn last line) are skipped. A cell's last fraction
+    of a second is folded into its previous point: a few ms of tail would draw as a spike."""
     points: list[SecondPoint] = []
+    spans: list[float] = []
     previous = 0.0
     try:
         handle = open(Path(directory) / "timeseries.csv", newline="", encoding="utf-8")
@@ -164,11 +168,17 @@ def read_throughput(directory: str | os.PathLike[str]) -> list[SecondPoint]:
                 items = float(row["items"] or 0)
                 errors = int(row["errors"] or 0)
                 cell = int(row["cell"]) if row.get("cell") else None
+                span = float(row["span_s"]) if row.get("span_s") else (t - previous if t > previous else 1.0)
             except (KeyError, TypeError, ValueError):
                 continue
-            span = t - previous if t > previous else 1.0
             previous = t
-            points.append(SecondPoint(t, items / span, cell, errors))
+            if span < 0.25 and points and points[-1].cell == cell:
+                last = points[-1]
+                spans[-1] += span
+                points[-1] = SecondPoint(t, (last.items_per_s * (spans[-1] - span) + items) / spans[-1], cell, last.errors + errors)
+                continue
+            points.append(SecondPoint(t, items / max(span, 1e-3), cell, errors))
+            spans.append(span)
             if len(points) >= MAX_SECONDS:
                 break
     return points

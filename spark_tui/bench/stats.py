@@ -182,19 +182,29 @@ def summarize_cell(
 
 
 def judge_cell(summary: CellSummary, max_error_rate: float) -> tuple[CellStatus, str | None]:
+    """failed: nothing came back right, or more than `max_error_rate` of the requests failed (a wrong
+    answer counts: its figures are not the server's); degraded: some 429s within the limit."""
     if summary.requests == 0:
         return "failed", "no request finished"
     if summary.ok == 0:
         return "failed", f"every request failed ({describe_errors(summary.errors)}): {summary.first_error or 'no detail'}"
+    if summary.error_rate > max_error_rate:
+        return "failed", (f"{summary.error_rate:.1%} of requests failed, over the {max_error_rate:.0%} limit "
+                          f"({describe_errors(summary.errors)}): {summary.first_error or 'no detail'}")
     if summary.errors.get("429"):
         return "degraded", f"the server answered 429 (overloaded) {summary.errors['429']} times"
-    if summary.error_rate > max_error_rate:
-        return "degraded", f"{summary.error_rate:.1%} of requests failed ({describe_errors(summary.errors)})"
     return "ok", None
 
 
+def best_cell(summaries: Iterable[CellSummary]) -> CellSummary | None:
+    """The fastest cell whose figures stand, by items/s: measured (ok, degraded, or cut short by a
+    cancel), never a failed one; None when there is none."""
+    measured = [s for s in summaries if s.status in ("ok", "degraded", "cancelled") and s.items_per_s is not None and s.ok]
+    return max(measured, key=lambda s: s.items_per_s or 0.0, default=None)
+
+
 def describe_errors(errors: dict[str, int]) -> str:
-    names = {"timeout": "timeouts", "connection": "connection errors", "bad_response": "bad responses"}
+    names = {"timeout": "timeouts", "connection": "connection errors", "bad_response": "bad answers"}
     return ", ".join(f"{count}× {names.get(cls, 'HTTP ' + cls)}" for cls, count in sorted(errors.items(), key=lambda kv: -kv[1]))
 
 

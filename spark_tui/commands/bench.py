@@ -1,8 +1,9 @@
 """`spark-tui bench embed|parse …`: run a benchmark headless; `bench runs` / `bench compare A B`: saved runs.
 
 Progress goes to stderr, the final table (or --json, or with --events the run's events as JSON
-lines as they happen) to stdout. Exit 0 when every cell ran,
-1 when the run or a cell failed, 130 after Ctrl-C (what was measured is kept and its path printed).
+lines as they happen) to stdout. Exit 0 when every cell ran, 1 when the run or a cell failed (no
+answer in the warm-up, or a cell with more than --max-error-rate of its requests failed, wrong
+answers included), 2 on bad input, 130 after Ctrl-C (what was measured is kept and its path printed).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from rich.table import Table
 from spark_tui.bench.adapters import ADAPTERS, adapter_class, adapter_names
 from spark_tui.bench.adapters_base import AdapterOptions
 from spark_tui.bench.machine import machine_sampler
-from spark_tui.bench.plan import GIB, BenchPlan, PlanError, parse_int_list, plan_from_settings
-from spark_tui.bench.report import cell_notes, summary_cells, summary_headers
+from spark_tui.bench.events import WarmupTick
+from spark_tui.bench.plan import GIB, WARMUP_TIMEOUT_S, BenchPlan, PlanError, parse_int_list, plan_from_settings
+from spark_tui.bench.report import cell_notes, fit_columns, summary_cells, summary_columns
 from spark_tui.bench.runner import run_benchmark
 from spark_tui.bench.stream import EventWriter
 from spark_tui.bench.saved_runs import compare_runs, list_runs, load_run, resolve_run
@@ -78,9 +80,13 @@ def _add_run_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
     parser.add_argument("--duration", type=float, metavar="SECONDS", help="seconds per cell (default 20)")
     parser.add_argument("--requests", type=int, metavar="N", help="requests per cell instead of a duration")
     parser.add_argument("--warmup", type=int, metavar="N", help="discarded warm-up requests before the sweep (default 2)")
+    parser.add_argument("--warmup-timeout", type=float, metavar="SECONDS",
+                        help=f"how long a warm-up request may wait for its answer, e.g. while the server loads a model "
+                             f"(default {WARMUP_TIMEOUT_S:g}); no answer ends the run")
     parser.add_argument("--timeout", type=float, metavar="SECONDS", help="per-request timeout (default 60)")
     parser.add_argument("--memory-floor", type=float, metavar="GIB", help="abort when MemAvailable falls below (default 8)")
-    parser.add_argument("--max-error-rate", type=float, metavar="FRACTION", help="stop raising concurrency above this error rate (default 0.05)")
+    parser.add_argument("--max-error-rate", type=float, metavar="FRACTION",
+                        help="a cell with more failed requests (wrong answers included) fails, and concurrency is not raised further (default 0.05)")
     parser.add_argument("--path", help="work endpoint path below the URL (Infinity: /embeddings)")
     parser.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="extra request header (repeatable); secrets are masked in saved results")
     parser.add_argument("--extra-body", metavar="JSON", help='JSON object merged into each request, e.g. \'{"input_type": "passage"}\' for NIM')
@@ -119,6 +125,8 @@ def build_plan(args: argparse.Namespace, config: Config) -> BenchPlan:
         changes["requests"] = args.requests
     if args.warmup is not None:
         changes["warmup_requests"] = args.warmup
+    if args.warmup_timeout is not None:
+        changes["warmup_timeout_s"] = args.warmup_timeout
     if args.timeout is not None:
         changes["timeout_s"] = args.timeout
     if args.memory_floor is not None:
@@ -171,9 +179,19 @@ class Progress:
         self.live = bool(getattr(stream, "isatty", lambda: False)())
         self.unit = "items"
         self._status_shown = False
+        self._warmup_lines = 0  # without a terminal: one warm-up line per WARMUP_LINE_S
 
-    def __call__(self, event: BenchEvent) -> None:
+    WARMUP_LINE_S = 10
+
+    def __call__(self, event: BenchEvent | WarmupTick) -> None:
         if self.quiet:
+            return
+        if isinstance(event, WarmupTick):
+            if self.live:
+                self.status(event.text())
+            elif event.waited_s >= self._warmup_lines * self.WARMUP_LINE_S:
+                self._warmup_lines = int(event.waited_s // self.WARMUP_LINE_S) + 1
+                self.line(event.text())
             return
         if isinstance(event, RunStarted):
             server = event.server
@@ -190,12 +208,8 @@ class Progress:
         elif isinstance(event, Tick) and self.live and event.cell is not None:
             p50 = f"{event.p50_s * 1000:.0f}" if event.p50_s is not None else "n/a"
             p99 = f"{event.p99_s * 1000:.0f}" if event.p99_s is not None else "n/a"
-            self.stream.write(
-                f"\r  {event.progress:4.0%}  {event.items_per_s:9.1f} {self.unit}/s  {event.requests_per_s:7.1f} req/s  "
-                f"p50 {p50} ms  p99 {p99} ms  errors {event.cell_errors}   "
-            )
-            self.stream.flush()
-            self._status_shown = True
+            self.status(f"  {event.progress:4.0%}  {event.items_per_s:9.1f} {self.unit}/s  {event.requests_per_s:7.1f} req/s  "
+                        f"p50 {p50} ms  p99 {p99} ms  errors {event.cell_errors}")
         elif isinstance(event, CellFinished) and event.summary.status == "skipped":
             spec = event.summary.spec
             self.line(f"cell {spec.index + 1}: {spec.payload}, batch {spec.batch}, concurrency {spec.concurrency} skipped — {event.summary.reason}")
@@ -207,6 +221,12 @@ class Progress:
             self.line(f"  {s.status}: {rate}{p50}, {s.error_count} errors{extra}")
         elif isinstance(event, Notice):
             self.line(f"{event.level}: {event.message}")
+
+    def status(self, text: str) -> None:
+        """The live status line of a terminal, overwritten by the next one."""
+        self.stream.write("\r\x1b[K" + text)
+        self.stream.flush()
+        self._status_shown = True
 
     def line(self, text: str) -> None:
         if self._status_shown:
@@ -226,7 +246,8 @@ def run_bench(args: argparse.Namespace, config: Config) -> int:
     progress = Progress(err, args.quiet)
     progress.unit = adapter_class(plan.adapter).unit
     cancel = threading.Event()
-    sampler, sources = machine_sampler(args.demo)
+    sampler, sources = machine_sampler(args.demo)  # with --demo: this machine's memory, no simulated GPU
+    environment = {"machine_readings": "memory only (--demo)"} if args.demo else None
     listener: Any = EventWriter(sys.stdout.buffer, cancel) if args.events else progress
 
     def on_sigint(signum: int, frame: Any) -> None:
@@ -236,7 +257,7 @@ def run_bench(args: argparse.Namespace, config: Config) -> int:
 
     previous = signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is threading.main_thread() else None
     try:
-        result = run_benchmark(plan, listener, cancel, sampler, results_dir=args.out or config.bench.results_dir)
+        result = run_benchmark(plan, listener, cancel, sampler, results_dir=args.out or config.bench.results_dir, environment_extra=environment)
     except PlanError as exc:
         print(f"spark-tui bench: {exc}", file=err)
         return EXIT_USAGE
@@ -255,20 +276,20 @@ def run_bench(args: argparse.Namespace, config: Config) -> int:
     return EXIT_FAILED if result.failed else EXIT_OK
 
 
-COMPACT = (0, 2, 3, 4, 5, 6, 8, 10, 12)  # columns kept on a narrow terminal
-
-
 def print_result(console: Console, result: RunResult, unit: str) -> None:
     if result.cells:
-        headers = summary_headers(unit)
-        keep = range(len(headers)) if console.width >= 150 else COMPACT
-        table = Table(title=f"{result.run_id} ({result.status})", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        columns = summary_columns(unit, result.cells)
+        rows = [summary_cells(summary, result.cells) for summary in result.cells]
+        keep = fit_columns(columns, rows, console.width)
+        table = Table(title=f"{result.run_id} ({result.status})", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
+                      collapse_padding=True)
         for i in keep:
-            table.add_column(headers[i], justify="left" if i in (1, 4) else "right", no_wrap=True)
-        for summary in result.cells:
-            row = summary_cells(summary)
+            table.add_column(columns[i].header, justify="left" if columns[i].text else "right", no_wrap=True)
+        for row in rows:
             table.add_row(*(row[i] for i in keep))
         console.print(table)
+        if len(keep) < len(columns):
+            console.print(f"({len(columns) - len(keep)} more columns on a wider terminal; summary.csv has them all)", soft_wrap=True)
         for note in cell_notes(result.cells):
             console.print(note, soft_wrap=True)
         if any(s.tokens_estimated for s in result.cells if s.tokens_per_s is not None):

@@ -17,8 +17,11 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Static
 
 from spark_tui import format as fmt
+from spark_tui.bench.adapters import ADAPTERS
 from spark_tui.bench.live import LiveRun
-from spark_tui.bench.plan import PlanError
+from spark_tui.bench.plan import BenchPlan, PlanError
+from spark_tui.bench.plan_form import uses_pages
+from spark_tui.bench.stats import best_cell
 from spark_tui.machine_state import MachineState
 from spark_tui.screens.mode_screen import ModeScreen
 from spark_tui.widgets.bench_form import BenchForm
@@ -64,6 +67,23 @@ def sync_status_bar(screen: Screen) -> None:
         bars.first().sampled_at = max(sampled)
     if state.system is not None:
         bars.first().hostname = state.system.hostname
+
+
+def payload_words(adapter: str | None, payloads: list[str] | tuple[str, ...], text_words: int | None, doc_pages: int | None) -> str:
+    """What each item of the run was: "200-word texts", "1080p, 4k frames", "4-page pdf documents"."""
+    cls = ADAPTERS.get(adapter or "")
+    which = ", ".join(payloads)
+    if cls is None:
+        return which
+    if uses_pages(cls):
+        return f"{doc_pages}-page {which} documents" if doc_pages else f"{which} documents"
+    if cls.kind == "embed":
+        return f"{text_words}-word {cls.unit}" if text_words else cls.unit
+    return f"{which} {cls.unit}"
+
+
+def plan_payload_words(plan: BenchPlan) -> str:
+    return payload_words(plan.adapter, plan.payload_variants, plan.payload.text_words, plan.payload.doc_pages)
 
 
 def rate(value: float | None) -> str:
@@ -148,6 +168,7 @@ class BenchScreen(ModeScreen):
             self.show_run(controller, {"header", "plot", "progress", "cells", "notices"})
             self.query_one(CellTable).focus()
         self.show_machine(self.app.machine)  # type: ignore[attr-defined]
+        self.refresh_bindings()  # x / n / v follow the view
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         controller = self.controller
@@ -168,7 +189,7 @@ class BenchScreen(ModeScreen):
         try:
             self.controller.start(event.plan)
         except PlanError as exc:
-            update_text(self.query_one("#form-problem", Static), escape(str(exc)))
+            self.query_one(BenchForm).show_problem(str(exc))
             return
         self.latency_view = False
         self.sync_view()
@@ -221,7 +242,10 @@ class BenchScreen(ModeScreen):
             facts.append(escape(server.url if server else plan.url))
         if server is not None:
             facts += [escape(f) for f in (server.server, f"model {server.model}" if server.model else None) if f]
-        limits = []
+        # frames or documents of one kind: the cell table has no payload column then, say it here
+        limits = [escape(plan_payload_words(plan))] if plan.kind == "parse" and len(plan.payload_variants) == 1 else []
+        if plan.options.path:
+            limits.append(f"POST {escape(plan.options.path)}")
         if server is not None:
             if server.max_batch:
                 limits.append(f"max batch {server.max_batch}")
@@ -229,8 +253,8 @@ class BenchScreen(ModeScreen):
                 limits.append(f"dimension {server.dimension}")
             if server.warmup_s:
                 limits.append(f"warm-up {', '.join(ms(s) for s in server.warmup_s[:3])}")
-        where = f"run {escape(live.run_id)}" if live.run_id else "starting the benchmark process…"
-        second = " · ".join(limits + [where]) if limits else where
+        where = f"run {escape(live.run_id)}" if live.run_id else ("warming up" if live.warmup is not None else "starting the benchmark process…")
+        second = " · ".join(limits + [where])
         update_text(self.query_one("#bench-header", Static), " · ".join(facts) + f"\n[dim]{second}[/dim]")
 
     def _arrange_plots(self, live: LiveRun | None) -> None:
@@ -258,7 +282,10 @@ class BenchScreen(ModeScreen):
     def _show_progress(self, live: LiveRun) -> None:
         width = 12 if self.has_class("-narrow") else 24
         tick = live.tick
-        if live.phase == "starting":
+        warmup = live.warmup if live.phase == "starting" else None
+        if warmup is not None:  # a warm-up request is waiting for its answer (a model loading, or a stuck server)
+            first = f"{escape(warmup.text())}  {bar(warmup.waited_s / warmup.timeout_s, width)}"
+        elif live.phase == "starting":
             first = "[b]starting[/b]: pre-flight checks and warm-up requests…"
         elif live.running:
             cell = live.current_cell
@@ -275,13 +302,15 @@ class BenchScreen(ModeScreen):
             role = {"completed": "$success", "cancelled": "$warning"}.get(status, "$error")
             took = fmt.duration(result.finished_at - result.started_at) if result and result.finished_at else fmt.NA
             first = f"[{role}][b]{status}[/b][/] · {live.cells_done}/{live.total_cells} cells · {took}"
-            best = max((s for s in live.summaries if s.items_per_s is not None and s.ok), key=lambda s: s.items_per_s or 0, default=None)
+            best = best_cell(live.summaries)
             if best is not None:
                 first += f" · best [b]{rate(best.items_per_s)} {live.unit}/s[/b] ({escape(best.spec.label)})"
         if live.running and tick is not None and tick.cell is not None:
             window = "" if self.has_class("-narrow") else " [dim](last 5 s)[/dim]"
             second = (f"[b]{rate(tick.items_per_s)}[/b] {live.unit}/s · {rate(tick.requests_per_s)} req/s · "
                       f"p50 [b]{ms(tick.p50_s)}[/b] · p99 [b]{ms(tick.p99_s)}[/b]{window}")
+        elif warmup is not None:
+            second = "[dim]warm-up answers are not measured; the sweep starts after them · x cancels[/dim]"
         elif live.running:
             second = "[dim]waiting for the first measured second…[/dim]"
         else:

@@ -28,7 +28,7 @@ from spark_tui.bench.saved_runs import (
     read_throughput,
 )
 from spark_tui.models.bench import SecondPoint
-from spark_tui.screens.bench import sync_status_bar
+from spark_tui.screens.bench import payload_words, sync_status_bar
 from spark_tui.screens.mode_screen import ModeScreen
 from spark_tui.widgets.cell_table import CellTable
 from spark_tui.widgets.key_bar import KeyBar
@@ -80,11 +80,13 @@ def describe(run: SavedRun, *, with_id: bool = True) -> str:
         what += [escape(x) for x in (server.server, f"model {server.model}" if server.model else None) if x]
     lines.append(" · ".join(what))
     plan = run.plan
+    sizes = plan.get("payload") if isinstance(plan.get("payload"), dict) else {}
+    items = payload_words(run.adapter, [str(p) for p in plan.get("payloads") or []], sizes.get("text_words"), sizes.get("doc_pages"))
     sweep = f"batch {','.join(map(str, plan.get('batch_sizes') or []))} × concurrency {','.join(map(str, plan.get('concurrencies') or []))}"
     length = f"{plan['duration_s']:g} s per cell" if plan.get("duration_s") else f"{plan.get('requests')} requests per cell"
     env = run.environment
     host = " ".join(str(x) for x in (env.get("hostname"), f"({env['machine']})" if env.get("machine") else None) if x)
-    facts = [sweep, length] + ([host] if host else []) + ([f"spark-tui {env['spark_tui']}"] if env.get("spark_tui") else [])
+    facts = [sweep, length] + ([items] if items else []) + ([host] if host else []) + ([f"spark-tui {env['spark_tui']}"] if env.get("spark_tui") else [])
     if env.get("machine_readings"):
         facts.append(str(env["machine_readings"]))
     lines.append(f"[dim]{escape(' · '.join(facts))}[/dim]")

@@ -1,5 +1,6 @@
-"""The form shown before a benchmark starts: which service, and the sweep (pre-filled with
-`plan_for_service` defaults). Enter in any field, or the Start button, asks to start."""
+"""The form shown before a benchmark starts: which service, the sweep and what each request
+carries (pre-filled with `plan_for_service` defaults: Infinity's path, NIM's input_type…).
+Enter in any field, or the Start button, asks to start."""
 
 from __future__ import annotations
 
@@ -15,13 +16,19 @@ from textual.widgets import Button, Input, Label, Select, Static
 from spark_tui import format as fmt
 from spark_tui.bench.adapters import ADAPTERS, adapter_class
 from spark_tui.bench.plan import BenchPlan, PlanError, plan_for_service
-from spark_tui.bench.plan_form import FormValues, plan_from_values, values_from_plan
+from spark_tui.bench.plan_form import (
+    FormValues,
+    batch_hint,
+    plan_from_values,
+    uses_pages,
+    values_from_plan,
+)
 from spark_tui.bench_targets import BenchTarget
 from spark_tui.config import BenchConfig
-from spark_tui.widgets.text import update_text
+from spark_tui.widgets.text import set_display, update_text
 
 CUSTOM = "__custom__"
-FIELDS = ("url", "model", "batch_sizes", "concurrencies", "seconds", "requests", "payloads")
+FIELDS = ("url", "model", "batch_sizes", "concurrencies", "seconds", "requests", "payloads", "pages", "path", "extra_body")
 
 
 class BenchForm(VerticalScroll):
@@ -54,12 +61,12 @@ class BenchForm(VerticalScroll):
         height: auto;
     }
     BenchForm #form-problem {
+        display: none;
         height: auto;
         color: $error;
     }
     BenchForm #form-buttons {
         height: 1;
-        margin-top: 1;
     }
     """
 
@@ -76,7 +83,6 @@ class BenchForm(VerticalScroll):
         self.results_dir = results_dir
         self.targets: list[BenchTarget] = []
         self.draft: BenchPlan = plan_for_service("vllm", "http://127.0.0.1:8000", settings)
-        self._filling = False
         self._adapter = self.draft.adapter  # what the adapter field shows
         self._service: object = CUSTOM  # what the service field shows
 
@@ -94,17 +100,20 @@ class BenchForm(VerticalScroll):
         yield self._row("Seconds/cell", Input(placeholder=f"e.g. {settings.duration:g}", compact=True, id="form-seconds"))
         yield self._row("Requests/cell", Input(placeholder="(the duration decides)", compact=True, id="form-requests"), "instead of a duration")
         yield self._row("Payload", Input(compact=True, id="form-payloads"), hint_id="form-payload-hint")
+        yield self._row("Pages/doc", Input(compact=True, id="form-pages"), hint_id="form-pages-hint", row_id="form-pages-row")
+        yield self._row("Path", Input(compact=True, id="form-path"), hint_id="form-path-hint")
+        yield self._row("Extra body", Input(compact=True, id="form-extra_body"), hint_id="form-body-hint")
         yield Static(id="form-summary")
-        yield Static(id="form-problem")
+        yield Static(id="form-problem")  # shown by show_problem
         with Horizontal(id="form-buttons"):
             yield Button("Start", variant="primary", compact=True, id="form-start")
 
     @staticmethod
-    def _row(label: str, field: Input | Select, hint: str = "", *, hint_id: str | None = None) -> Horizontal:
+    def _row(label: str, field: Input | Select, hint: str = "", *, hint_id: str | None = None, row_id: str | None = None) -> Horizontal:
         children: list = [Label(label), field]
         if hint or hint_id:
             children.append(Static(hint, classes="form-hint", id=hint_id))
-        return Horizontal(*children, classes="form-row")
+        return Horizontal(*children, classes="form-row", id=row_id)
 
     # -- filling ------------------------------------------------------------------------------
 
@@ -113,29 +122,26 @@ class BenchForm(VerticalScroll):
         self.targets = targets
         service = self.query_one("#form-service", Select)
         options = [(escape(t.label), t.name) for t in targets] + [("custom URL", CUSTOM)]
-        self._filling = True
-        try:
+        # our own changes are not the user's: no Changed messages (they would arrive after this,
+        # and set_options passes through the first option on its way)
+        with self.prevent(Select.Changed, Input.Changed):
             service.set_options(options)
             self._service = selected if selected in {t.name for t in targets} else CUSTOM
             service.value = self._service
             self._fill(draft)
-        finally:
-            self.call_after_refresh(self._done_filling)
-
-    def _done_filling(self) -> None:
-        self._filling = False
         self.refresh_summary()
 
     def _fill(self, draft: BenchPlan) -> None:
         self.draft = draft
         values = values_from_plan(draft)
-        for name in FIELDS:
-            field = self.query_one(f"#form-{name}", Input)
-            if field.value != getattr(values, name):
-                field.value = getattr(values, name)
-        adapter = self.query_one("#form-adapter", Select)
-        if adapter.value != draft.adapter:
-            adapter.value = draft.adapter
+        with self.prevent(Select.Changed, Input.Changed):
+            for name in FIELDS:
+                field = self.query_one(f"#form-{name}", Input)
+                if field.value != getattr(values, name):
+                    field.value = getattr(values, name)
+            adapter = self.query_one("#form-adapter", Select)
+            if adapter.value != draft.adapter:
+                adapter.value = draft.adapter
         self._adapter = draft.adapter
         self._adapter_hints(draft.adapter)
 
@@ -143,10 +149,30 @@ class BenchForm(VerticalScroll):
         cls = adapter_class(adapter)
         batch = self.query_one("#form-batch_sizes", Input)
         batch.disabled = cls.fixed_batch is not None
-        batch_hint = f"fixed: {cls.fixed_batch} per request" if cls.fixed_batch is not None else f"{cls.unit} per request"
-        update_text(self.query_one("#form-batch-hint", Static), batch_hint)
+        self._batch_hint()
         update_text(self.query_one("#form-payload-hint", Static), f"one or more of {', '.join(cls.payloads)} (default {cls.payloads[0]})")
         self.query_one("#form-payloads", Input).placeholder = cls.payloads[0]
+        documents = uses_pages(cls)
+        set_display(self.query_one("#form-pages-row"), documents)
+        if documents:
+            async_pages = self.draft.options.docling_async_pages
+            self.query_one("#form-pages", Input).placeholder = str(self.settings.doc_pages)
+            update_text(self.query_one("#form-pages-hint", Static), f"{async_pages} or more go through the async API")
+        self.query_one("#form-path", Input).placeholder = cls.default_path
+        openai = adapter == "openai"  # one adapter for vLLM, NIM and Infinity: their differences are these two fields
+        update_text(self.query_one("#form-path-hint", Static), "below the URL; Infinity: /embeddings" if openai else "below the URL")
+        self.query_one("#form-extra_body", Input).placeholder = "none"
+        example = ', e.g. {"do_ocr": false}' if documents else '; NIM: {"input_type": "passage"}' if openai else ""
+        what = "JSON form fields of each request" if documents else "JSON added to each request"
+        update_text(self.query_one("#form-body-hint", Static), escape(what + example))
+
+    def _batch_hint(self) -> None:
+        cls = adapter_class(self._adapter)
+        pages: int | None = None
+        if uses_pages(cls):
+            text = self.query_one("#form-pages", Input).value.strip() or str(self.settings.doc_pages)
+            pages = int(text) if text.isdigit() else None
+        update_text(self.query_one("#form-batch-hint", Static), batch_hint(cls, pages))
 
     def values(self) -> FormValues:
         adapter = self.query_one("#form-adapter", Select).value
@@ -160,8 +186,8 @@ class BenchForm(VerticalScroll):
 
     @on(Select.Changed, "#form-service")
     def _service_changed(self, event: Select.Changed) -> None:
-        if self._filling or event.value == self._service:
-            return  # our own change (filling the form), not the user's: it may arrive after they typed
+        if event.value == self._service:
+            return  # our own change (to "custom URL" when another URL is typed)
         self._service = event.value
         target = next((t for t in self.targets if t.name == event.value), None)
         if target is not None:
@@ -173,14 +199,17 @@ class BenchForm(VerticalScroll):
     @on(Select.Changed, "#form-adapter")
     def _adapter_changed(self, event: Select.Changed) -> None:
         adapter = str(event.value)
-        if self._filling or adapter == self._adapter:
-            return  # our own change (filling the form), not the user's
+        if adapter == self._adapter:
+            return
         previous, self._adapter = self._adapter, adapter
         self._adapter_hints(adapter)
-        if adapter == self.draft.adapter:  # back to the service's own API: its sweep again
+        if adapter == self.draft.adapter:  # back to the service's own API: its sweep and request options again
             values = values_from_plan(self.draft)
-            self._set_sweep(values.batch_sizes, values.concurrencies, values.payloads)
+            self._set_fields(batch_sizes=values.batch_sizes, concurrencies=values.concurrencies, payloads=values.payloads,
+                             path=values.path, extra_body=values.extra_body, pages=values.pages)
         else:
+            # another API: the service's path and body do not apply to it (blank: the adapter's defaults)
+            self._set_fields(path="", extra_body="", pages=str(self.draft.payload.doc_pages) if uses_pages(adapter_class(adapter)) else "")
             cls, old = adapter_class(adapter), adapter_class(previous)
             if cls.kind != old.kind or cls.fixed_batch != old.fixed_batch:
                 # a parse sweep is not an embedding sweep: the settings' defaults for this kind
@@ -188,19 +217,21 @@ class BenchForm(VerticalScroll):
                 batches = settings.parse_batch_sizes if cls.kind == "parse" else settings.batch_sizes
                 concurrencies = settings.parse_concurrencies if cls.kind == "parse" else settings.concurrencies
                 batch_text = str(cls.fixed_batch) if cls.fixed_batch is not None else ",".join(map(str, batches))
-                self._set_sweep(batch_text, ",".join(map(str, concurrencies)), "")
+                self._set_fields(batch_sizes=batch_text, concurrencies=",".join(map(str, concurrencies)), payloads="")
+        self._batch_hint()
         self.refresh_summary()
 
-    def _set_sweep(self, batch_sizes: str, concurrencies: str, payloads: str) -> None:
-        for name, value in (("batch_sizes", batch_sizes), ("concurrencies", concurrencies), ("payloads", payloads)):
-            self.query_one(f"#form-{name}", Input).value = value
+    def _set_fields(self, **values: str) -> None:
+        with self.prevent(Input.Changed):  # the caller updates hints and summary once
+            for name, value in values.items():
+                self.query_one(f"#form-{name}", Input).value = value
 
     @on(Input.Changed)
     def _typed(self, event: Input.Changed) -> None:
-        if self._filling:
-            return
         if event.input.id == "form-url":
             self._url_typed(event.value.strip())
+        elif event.input.id == "form-pages":
+            self._batch_hint()
         self.refresh_summary()
 
     def _url_typed(self, url: str) -> None:
@@ -221,10 +252,16 @@ class BenchForm(VerticalScroll):
         try:
             plan = self.plan()
         except PlanError as exc:
-            update_text(self.query_one("#form-problem", Static), escape(str(exc)))
+            self.show_problem(str(exc))
             return
-        update_text(self.query_one("#form-problem", Static), "")
+        self.show_problem("")
         self.post_message(self.StartRequested(plan))
+
+    def show_problem(self, problem: str) -> None:
+        """Why the plan cannot start (or ""): a line under the summary, only while there is one."""
+        field = self.query_one("#form-problem", Static)
+        update_text(field, escape(problem))
+        set_display(field, bool(problem))
 
     def refresh_summary(self) -> None:
         summary = self.query_one("#form-summary", Static)
@@ -241,4 +278,4 @@ class BenchForm(VerticalScroll):
             f"[b]{cells} cell{'s' if cells > 1 else ''}[/b] ({len(plan.payload_variants)} payload × {len(plan.batch_sizes)} batch × {len(plan.concurrencies)} concurrency), "
             f"{length}\n[dim]results saved under {escape(self.results_dir)}[/dim]",
         )
-        update_text(self.query_one("#form-problem", Static), "")
+        self.show_problem("")

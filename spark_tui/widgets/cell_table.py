@@ -1,41 +1,144 @@
 """The per-cell table of a benchmark: planned cells waiting, the running one with its live
-rate, finished ones with their summary (spark_tui.bench.report columns). Rows keyed by cell
-index and updated cell by cell, never cleared and refilled."""
+rate, finished ones with their summary. Rows keyed by cell index and updated cell by cell,
+never cleared and refilled.
+
+Its columns are its own, not the CLI's (spark_tui.bench.report): compact figures so a table
+fits a 120-column terminal, and the least telling columns (p95, req/s, max…) left out when the
+table is narrower than all of them; below that the table scrolls sideways. A payload column
+that would repeat one value on every row is left out (the run's header says it); with several
+payloads it always stays, it tells the rows apart.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from rich.text import Text
+from textual import events
 from textual.widgets import DataTable
 
 from spark_tui.bench.live import CellLive
-from spark_tui.bench.report import summary_cells, summary_headers
 from spark_tui.models.bench import CellSummary
 from spark_tui.widgets.theme_colors import theme_colors
 
 STATUS_ROLE = {"degraded": "warning", "failed": "error", "cancelled": "warning", "ok": "success"}
-RIGHT = {0, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+GIB = 1024**3
+NA = "n/a"
+PADDING = 2  # a DataTable cell's padding, both sides
+SCROLLBAR = 2
 
 
-def _rate(value: float | None) -> str:
+def rate(value: float | None) -> str:
+    """Items or requests per second: no decimals from 100 up."""
     if value is None:
-        return "n/a"
-    return f"{value:,.0f}" if value >= 1000 else f"{value:.1f}"
+        return NA
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
 
-def live_cells(cell: CellLive, width: int) -> tuple[str, ...]:
+def compact(value: float | None) -> str:
+    """Large counts per second in k / M: 9,870, 54.8k, 219k, 2.59M."""
+    if value is None or value < 10_000:
+        return rate(value)
+    if value < 1e6:
+        thousands = value / 1e3
+        return f"{thousands:.1f}k" if thousands < 100 else f"{thousands:.0f}k"
+    millions = value / 1e6
+    return f"{millions:.2f}M" if millions < 10 else f"{millions:.1f}M" if millions < 100 else f"{millions:,.0f}M"
+
+
+def ms(seconds: float | None) -> str:
+    if seconds is None:
+        return NA
+    value = seconds * 1000
+    return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
+
+
+def whole(value: float | None) -> str:
+    return NA if value is None else f"{value:.0f}"
+
+
+def gib(value: int | None) -> str:
+    if value is None:
+        return NA
+    size = value / GIB
+    return f"{size:.1f}" if size < 10 else f"{size:.0f}"
+
+
+def tokens(s: CellSummary) -> str:
+    text = compact(s.tokens_per_s)
+    return "~" + text if s.tokens_per_s is not None and s.tokens_estimated else text
+
+
+def errors(s: CellSummary) -> str:
+    return f"{s.error_count}/{s.requests}" if s.requests else "0"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str  # "{unit}" is the run's unit
+    width: int  # the usual widest value
+    value: Callable[[CellSummary], str]
+    drop: int = 0  # on narrow tables: the highest goes first; 0 always stays
+    right: bool = True
+
+
+COLUMNS = (
+    Column("index", "#", 2, lambda s: str(s.spec.index + 1)),
+    Column("payload", "payload", 5, lambda s: s.spec.payload, right=False),
+    Column("batch", "batch", 4, lambda s: str(s.spec.batch)),
+    Column("conc", "conc", 4, lambda s: str(s.spec.concurrency)),
+    Column("status", "status", 11, lambda s: s.status, right=False),
+    Column("rps", "req/s", 5, lambda s: rate(s.requests_per_s), drop=7),
+    Column("items", "{unit}/s", 6, lambda s: rate(s.items_per_s)),
+    Column("tokens", "tok/s", 6, tokens, drop=5),
+    Column("p50", "p50 ms", 5, lambda s: ms(s.latency.p50 if s.latency else None)),
+    Column("p95", "p95 ms", 5, lambda s: ms(s.latency.p95 if s.latency else None), drop=8),
+    Column("p99", "p99 ms", 5, lambda s: ms(s.latency.p99 if s.latency else None)),
+    Column("max", "max ms", 5, lambda s: ms(s.latency.max if s.latency else None), drop=6),
+    Column("errors", "errors", 7, errors),
+    Column("gpu", "GPU %", 3, lambda s: whole(s.machine.gpu_util_mean if s.machine else None), drop=3),
+    Column("power", "GPU W", 3, lambda s: whole(s.machine.gpu_power_mean if s.machine else None), drop=4),
+    Column("avail", "avail GiB", 4, lambda s: gib(s.machine.mem_available_min if s.machine else None), drop=2),
+)
+
+
+def column_width(column: Column, unit: str, rows: Sequence[dict[str, str]] | None = None) -> int:
+    """Its header or its values, whichever is wider: the values shown when they are final
+    (`rows`), else the usual widest (a running cell's figures change as it goes)."""
+    values = max((len(row.get(column.key, "")) for row in rows), default=0) if rows is not None else column.width
+    return max(len(column.header.format(unit=unit)), values) + PADDING
+
+
+def fitting_columns(width: int, unit: str, *, one_payload: bool = False, rows: Sequence[dict[str, str]] | None = None) -> tuple[Column, ...]:
+    """The columns shown in `width` cells: all that fit, dropping the least telling first."""
+    columns = [c for c in COLUMNS if not (one_payload and c.key == "payload")]
+    budget = width - SCROLLBAR
+    for drop in sorted({c.drop for c in columns if c.drop}, reverse=True):
+        if sum(column_width(c, unit, rows) for c in columns) <= budget:
+            break
+        columns = [c for c in columns if c.drop != drop]
+    return tuple(columns)
+
+
+def live_values(cell: CellLive) -> dict[str, str]:
     """A row for a cell that has no summary yet."""
     spec = cell.spec
-    blank = ("",) * (width - 5)
+    values = {"index": str(spec.index + 1), "payload": spec.payload, "batch": str(spec.batch), "conc": str(spec.concurrency)}
     if cell.state in ("pending", "not run"):
-        status = "waiting" if cell.state == "pending" else "not run"
-        return (str(spec.index + 1), spec.payload, str(spec.batch), str(spec.concurrency), status, *blank)
-    row = [str(spec.index + 1), spec.payload, str(spec.batch), str(spec.concurrency), f"running {cell.progress:.0%}", *blank]
-    row[6] = _rate(cell.items_per_s)
+        values["status"] = "waiting" if cell.state == "pending" else "not run"
+        return values
     errors = sum(cell.errors.values())
-    row[12] = f"{errors}/{cell.requests}" if cell.requests else "0"
-    return tuple(row)
+    values.update(status=f"running {cell.progress:.0%}", items=rate(cell.items_per_s), errors=f"{errors}/{cell.requests}" if cell.requests else "0")
+    return values
+
+
+def summary_values(summary: CellSummary) -> dict[str, str]:
+    return {column.key: column.value(summary) for column in COLUMNS}
+
+
+Row = tuple[dict[str, str], str | None]  # values by column key, the cell's status when finished
 
 
 class CellTable(DataTable):
@@ -48,46 +151,71 @@ class CellTable(DataTable):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False)
-        self._unit: str | None = None
+        self._unit = "items"
+        self._one_payload = False
+        self._final = False  # every row's figures are final (a saved run, a run that ended)
+        self._shown: tuple[Column, ...] = ()
+        self._rows: dict[str, Row] = {}
 
-    def _columns(self, unit: str) -> list[str]:
-        headers = summary_headers(unit)
-        if self._unit != unit:
-            self.clear(columns=True)
-            for i, header in enumerate(headers):
-                self.add_column(Text(header, justify="right" if i in RIGHT else "left"), key=str(i))
-            self._unit = unit
-        return list(headers)
+    @property
+    def shown_keys(self) -> tuple[str, ...]:
+        return tuple(c.key for c in self._shown)
 
     def show_live(self, unit: str, cells: Sequence[CellLive]) -> None:
-        headers = self._columns(unit)
-        rows = {}
+        rows: dict[str, Row] = {}
         for cell in cells:
-            values = summary_cells(cell.summary) if cell.summary is not None else live_cells(cell, len(headers))
-            status = cell.summary.status if cell.summary is not None else None
-            rows[str(cell.spec.index)] = (values, status)
-        self._sync(rows)
+            if cell.summary is not None:
+                rows[str(cell.spec.index)] = (summary_values(cell.summary), cell.summary.status)
+            else:
+                rows[str(cell.spec.index)] = (live_values(cell), None)
+        final = all(cell.state in ("done", "not run") for cell in cells)
+        self._show(unit, len({c.spec.payload for c in cells}) <= 1, final, rows)
 
     def show_summaries(self, unit: str, summaries: Sequence[CellSummary]) -> None:
-        self._columns(unit)
-        self._sync({str(s.spec.index): (summary_cells(s), s.status) for s in summaries})
+        rows: dict[str, Row] = {str(s.spec.index): (summary_values(s), s.status) for s in summaries}
+        self._show(unit, len({s.spec.payload for s in summaries}) <= 1, True, rows)
 
-    def _sync(self, rows: dict[str, tuple[tuple[str, ...], str | None]]) -> None:
+    def _show(self, unit: str, one_payload: bool, final: bool, rows: dict[str, Row]) -> None:
+        self._unit, self._one_payload, self._final = unit, one_payload, final
+        self._arrange(rows)
+        self._sync(rows)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._arrange(self._rows)
+
+    def _arrange(self, rows: dict[str, Row]) -> None:
+        """Columns for the current width; when they change, rows are added again under them."""
+        width = self.size.width or self.app.size.width
+        values = [values for values, _ in rows.values()] if self._final else None
+        shown = fitting_columns(width, self._unit, one_payload=self._one_payload, rows=values)
+        if shown == self._shown and self.columns:
+            return
+        self.clear(columns=True)
+        for column in shown:
+            self.add_column(Text(column.header.format(unit=self._unit), justify="right" if column.right else "left"), key=column.key)
+        self._shown = shown
+        rows, self._rows = self._rows, {}
+        self._sync(rows)
+
+    def _sync(self, rows: dict[str, Row]) -> None:
         for key in [k.value for k in self.rows if k.value not in rows]:
             self.remove_row(key)
         for key, (values, status) in rows.items():
-            cells = [self._styled(i, value, status) for i, value in enumerate(values)]
+            if self._rows.get(key) == (values, status) and key in self.rows:
+                continue
+            cells = [self._styled(column, values.get(column.key, ""), status) for column in self._shown]
             if key in self.rows:
-                for i, cell in enumerate(cells):
-                    if self.get_cell(key, str(i)) != cell:
-                        self.update_cell(key, str(i), cell, update_width=True)
+                for column, cell in zip(self._shown, cells):
+                    if self.get_cell(key, column.key) != cell:
+                        self.update_cell(key, column.key, cell, update_width=True)
             else:
                 self.add_row(*cells, key=key)
+        self._rows = dict(rows)
 
-    def _styled(self, column: int, value: str, status: str | None) -> Text:
+    def _styled(self, column: Column, value: str, status: str | None) -> Text:
         style = ""
         if status == "skipped":
             style = "dim"
-        elif column == 4 and status in STATUS_ROLE:
+        elif column.key == "status" and status in STATUS_ROLE:
             style = getattr(theme_colors(self.app), STATUS_ROLE[status])
-        return Text(value, style=style, justify="right" if column in RIGHT else "left")
+        return Text(value, style=style, justify="right" if column.right else "left")

@@ -6,9 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench_support import PLAN, SPECS, FakeLaunch, canned_run, fill_form, post
+from probe_support import feed_demo_probes
 from support import wait_for
 from support import FakeClock, demo_sources
 from textual.widgets import Input, Select, Static
+
+from spark_tui.bench.events import WarmupTick
+from spark_tui.bench.plan import BenchPlan
+from spark_tui.bench_targets import BenchTarget
+from spark_tui.models.bench import RunStarted, ServerInfo
+from spark_tui.sources.demo_probes import DemoProbes
+from spark_tui.widgets.probe_table import ProbeTable
 
 from spark_tui.app import make_app
 from spark_tui.config import BenchConfig, Config, parse_config
@@ -36,7 +44,19 @@ def text(app, selector: str) -> str:  # type: ignore[no-untyped-def]
 
 def statuses(app) -> list[str]:  # type: ignore[no-untyped-def]
     table = app.screen.query_one(CellTable)
-    return [str(table.get_cell(key.value, "4")) for key in table.rows]
+    return [str(table.get_cell(key.value, "status")) for key in table.rows]
+
+
+def finish(app, status: str = "completed") -> None:  # type: ignore[no-untyped-def]
+    """The run under way starts and ends (nothing measured), as its process would say."""
+    plan: BenchPlan = app.bench.live.plan
+    run_id = f"run-{app.bench._run}"
+    post(app, RunStarted(run_id, f"/runs/{run_id}", ServerInfo(plan.adapter, plan.url, True), plan.cells()),
+         RunFinished(RunResult(run_id, f"/runs/{run_id}", status, None, None, (), 1.0, 2.0)))
+
+
+def field(app, name: str) -> str:  # type: ignore[no-untyped-def]
+    return app.screen.query_one(f"#form-{name}", Input).value
 
 
 async def test_one_key_from_a_service_fills_the_form(tmp_path: Path) -> None:
@@ -242,3 +262,189 @@ async def test_ctrl_c_cancels_a_run_too(tmp_path: Path) -> None:
         await pilot.pause(0.1)
         await pilot.press("ctrl+c")
         assert app.bench.launch.cancelled and app.is_running
+
+
+async def test_b_on_a_service_after_a_run_opens_that_services_form_and_n_keeps_a_plan_only_for_its_target(tmp_path: Path) -> None:
+    """The audit's repro: finish a run, `s`, select ollama, `b`: the form for ollama with its
+    defaults, not the last run (and not its URL and adapter under ollama's name)."""
+    clock = FakeClock()
+    probes = DemoProbes(clock=clock)
+    app = make_app(Config(bench=BenchConfig(results_dir=str(tmp_path))), sources=demo_sources(clock), start_polling=False, probes=probes)
+    app.bench.launcher = FakeLaunch
+    async with app.run_test(size=SIZE) as pilot:
+        feed_demo_probes(app, probes)
+        await pilot.press("s")
+        table = app.screen.query_one(ProbeTable)
+        await wait_for(pilot, lambda: table.row_count == 8, what="the demo services")
+        tei_url = app.probes.state.statuses["tei"].spec.url
+        ollama_url = app.probes.state.statuses["ollama"].spec.url
+        table.select("tei")
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, BenchScreen) and field(app, "url") == tei_url, what="tei's form")
+        await pilot.pause(0.1)  # the form's own changes settled: still tei (not the list's first entry, nor "custom URL")
+        assert app.screen.query_one("#form-service", Select).value == "tei" and field(app, "url") == tei_url
+        app.screen.query_one("#form-batch_sizes", Input).value = "1,8"
+        app.screen.query_one("#form-url", Input).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.bench.live is not None)
+        assert app.bench.launch.request.plan.service == "tei"
+        finish(app)
+        await wait_for(pilot, lambda: not app.bench.running and statuses(app) == ["not run"] * 4)
+        # n: the same target, so the last plan (its sweep) comes back
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen.query_one("#bench-views").current == "bench-setup")
+        await wait_for(pilot, lambda: field(app, "batch_sizes") == "1,8", what="the last plan")
+        assert field(app, "url") == tei_url and app.screen.query_one("#form-service", Select).value == "tei"
+        app.screen.query_one("#form-url", Input).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.bench.live is not None)
+        finish(app, "cancelled")
+        await wait_for(pilot, lambda: not app.bench.running and statuses(app) == ["not run"] * 4)
+        # another service: its form and defaults, the finished run off the screen
+        await pilot.press("s")
+        app.screen.query_one(ProbeTable).select("ollama")
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, BenchScreen) and app.screen.query_one("#bench-views").current == "bench-setup",
+                       what="the form, not the finished run")
+        await wait_for(pilot, lambda: field(app, "url") == ollama_url, what="ollama's form")
+        assert app.screen.query_one("#form-adapter", Select).value == "ollama"
+        assert app.screen.query_one("#form-service", Select).value == "ollama"
+        assert field(app, "batch_sizes") == "1,8,32" and app.bench.live is None
+        assert not app.screen.check_action("new_run", ())
+        await pilot.press("n")  # typed into the URL field: nothing else happens
+        assert app.screen.query_one("#bench-views").current == "bench-setup"
+        await pilot.press("escape", "h")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+
+
+async def test_n_after_a_run_gives_the_form_of_a_target_chosen_during_it(tmp_path: Path) -> None:
+    app = make(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, BenchScreen))
+        app.bench.start(PLAN)
+        app.screen.sync_view()
+        app.bench.prepare(BenchTarget("ollama", "ollama", "http://127.0.0.1:11434"))  # chosen while it ran
+        assert app.bench.live is not None  # the run under way stays on screen
+        finish(app)
+        await wait_for(pilot, lambda: not app.bench.running and statuses(app) == ["not run"] * 4)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: field(app, "url") == "http://127.0.0.1:11434", what="ollama's form")
+        assert app.screen.query_one("#form-adapter", Select).value == "ollama"
+        assert app.screen.query_one("#form-batch_sizes", Input).value == "1,8,32"
+
+
+def hint(app, name: str) -> str:  # type: ignore[no-untyped-def]
+    return text(app, f"#form-{name}-hint")
+
+
+async def test_the_form_has_path_body_and_pages_with_the_services_defaults(tmp_path: Path) -> None:
+    config = parse_config(f"""
+[bench]
+results_dir = "{tmp_path}"
+[[probes]]
+name = "infinity"
+kind = "infinity"
+url = "http://127.0.0.1:7997"
+[[probes]]
+name = "nim"
+kind = "nim"
+url = "http://127.0.0.1:8000"
+[[probes]]
+name = "docs"
+kind = "docling"
+url = "http://127.0.0.1:5001"
+""")
+    app = make(tmp_path, config)
+    async with app.run_test(size=SIZE) as pilot:
+        app.action_bench_service("infinity")
+        await wait_for(pilot, lambda: isinstance(app.screen, BenchScreen) and app.screen.query(BenchForm))
+        await wait_for(pilot, lambda: field(app, "path") == "/embeddings", what="Infinity's path")
+        assert field(app, "extra_body") == "" and not app.screen.query_one("#form-pages-row").display
+        assert hint(app, "batch") == "texts per request"
+        adapter = app.screen.query_one("#form-adapter", Select)
+        adapter.value = "tei"  # another API: Infinity's path does not apply to it
+        await wait_for(pilot, lambda: field(app, "path") == "", what="the path cleared")
+        assert app.screen.query_one("#form-path", Input).placeholder == "/embed"
+        adapter.value = "openai"  # back: the service's own path again
+        await wait_for(pilot, lambda: field(app, "path") == "/embeddings", what="the path back")
+
+        app.action_bench_service("nim")
+        await wait_for(pilot, lambda: field(app, "extra_body") == '{"input_type": "passage"}', what="NIM's input_type")
+        assert field(app, "path") == ""
+        app.screen.query_one("#form-extra_body", Input).value = "{input_type: query}"
+        await pilot.pause()
+        assert "extra body: not valid JSON" in text(app, "#form-summary")
+        app.screen.query_one("#form-url", Input).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "extra body: not valid JSON" in text(app, "#form-problem") and app.bench.live is None
+        app.screen.query_one("#form-extra_body", Input).value = '{"input_type": "query"}'
+        app.screen.query_one("#form-path", Input).value = "/v1/embeddings"
+        await pilot.pause()
+        app.screen.query_one("#form-url", Input).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.bench.live is not None)
+        plan = app.bench.launch.request.plan
+        assert plan.service == "nim" and plan.options.path == "/v1/embeddings" and plan.options.extra_body == {"input_type": "query"}
+        finish(app)
+        await wait_for(pilot, lambda: not app.bench.running)
+
+        app.action_bench_service("docs")
+        await wait_for(pilot, lambda: app.screen.query_one("#bench-views").current == "bench-setup" and field(app, "pages") == "4", what="docling's pages")
+        assert app.screen.query_one("#form-pages-row").display
+        assert hint(app, "batch") == "documents per request, 4 pages each"
+        assert hint(app, "pages") == "20 or more go through the async API"
+        app.screen.query_one("#form-pages", Input).value = "40"
+        await wait_for(pilot, lambda: hint(app, "batch") == "documents per request, 40 pages each", what="the hint follows the pages")
+        app.screen.query_one("#form-pages", Input).value = "0"
+        await pilot.pause()
+        assert "pages per document: 0 is out of range" in text(app, "#form-summary")
+        app.screen.query_one("#form-pages", Input).value = "40"
+        await pilot.pause()
+        app.screen.query_one("#form-url", Input).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.bench.live is not None)
+        assert app.bench.launch.request.plan.payload.doc_pages == 40
+
+
+async def test_the_cell_table_fits_120_columns_and_keeps_the_essentials_at_80(tmp_path: Path) -> None:
+    essentials = ["index", "batch", "conc", "status", "items", "p50", "p99", "errors", "avail"]
+    every = ["index", "batch", "conc", "status", "rps", "items", "tokens", "p50", "p99", "max", "errors", "gpu", "power", "avail"]
+    for width, expected in ((120, every), (80, essentials)):  # one payload: no payload column; p95 goes first
+        app = make(tmp_path)
+        async with app.run_test(size=(width, 40)) as pilot:
+            await pilot.press("b")
+            await wait_for(pilot, lambda: isinstance(app.screen, BenchScreen))
+            app.bench.start(PLAN)
+            app.screen.sync_view()
+            post(app, *canned_run())
+            await wait_for(pilot, lambda: statuses(app)[:2] == ["ok", "ok"], what="the finished cells drawn")
+            await pilot.pause()
+            table = app.screen.query_one(CellTable)
+            assert list(table.shown_keys) == expected, width
+            # every column on screen: nothing cut off, no sideways scrolling
+            assert table.virtual_size.width <= table.scrollable_content_region.width, (width, table.virtual_size, table.size)
+            assert [str(c.label) for c in table.columns.values()][-1] == "avail GiB"
+            assert str(table.get_cell("1", "items")) == "1,180" and str(table.get_cell("1", "p50")) == "27.0"
+            if width == 120:
+                assert str(table.get_cell("1", "tokens")) == "212k" and str(table.get_cell("1", "rps")) == "148"
+
+
+async def test_while_a_warm_up_request_waits_the_screen_says_so(tmp_path: Path) -> None:
+    app = make(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, BenchScreen))
+        app.bench.start(PLAN)
+        app.screen.sync_view()
+        await wait_for(pilot, lambda: "starting" in text(app, "#bench-progress"))
+        first, second = WarmupTick(12.4, 120.0, 1, 2), WarmupTick(3.0, 120.0, 2, 2)
+        post(app, first)  # the wording is the event's own (spark_tui.bench.events)
+        await wait_for(pilot, lambda: first.text() in text(app, "#bench-progress"), what="the warm-up wait drawn")
+        assert "12 s" in first.text() and "x cancels" in text(app, "#bench-progress")
+        post(app, second)
+        await wait_for(pilot, lambda: second.text() in text(app, "#bench-progress"), what="the second warm-up request")
+        post(app, canned_run()[0])  # RunStarted: the sweep begins
+        await wait_for(pilot, lambda: second.text() not in text(app, "#bench-progress"), what="the warm-up line gone")
+        assert "cell 0/4" in text(app, "#bench-progress")

@@ -47,6 +47,23 @@ def test_table_names_failed_cells_and_exits_one(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr + proc.stdout
 
 
+def test_a_silent_warm_up_is_shown_and_ends_the_run_with_exit_one(tmp_path: Path) -> None:
+    with ApiServer("openai", fault="hang") as server:
+        proc = run_cli("embed", "--url", server.url, "--adapter", "openai", "--timeout", "2", "--warmup-timeout", "1.5", tmp_path=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "warming up: waiting for the first answer (model loading?) 1 s, giving up at 1.5 s" in proc.stderr
+    assert "failed: warm-up: no answer within 1.5 s" in proc.stdout and "results: " in proc.stdout
+
+
+def test_wrong_answers_exit_one_and_give_no_best_rate(tmp_path: Path) -> None:
+    with ApiServer("openai", fault="dim_mismatch") as server:
+        proc = run_cli("embed", "--url", server.url, "--adapter", "openai", "--batch", "2", "--concurrency", "1", "--requests", "8", tmp_path=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "over the 5% limit (4× bad answers): dimension mismatch" in proc.stdout
+    listed = json.loads(run_cli("runs", "--json", tmp_path=tmp_path).stdout)
+    assert [(r["status"], r["best_items_per_s"]) for r in listed] == [("failed", None)]
+
+
 def test_bad_input_is_one_line_and_exit_two(tmp_path: Path) -> None:
     cases = [
         (["embed", "--url", "http://x", "--adapter", "openai", "--batch", "1,x"], "--batch: 'x' is not a whole number"),
@@ -112,4 +129,7 @@ def test_a_killed_run_leaves_readable_results(tmp_path: Path) -> None:
     assert rows and rows[0]["t_s"]
     with open(run_dir / "summary.csv", newline="") as f:
         assert next(csv.reader(f))[0] == "cell"
-    assert [r.run_id for r in list_runs(tmp_path / "runs")] == [run_dir.name]
+    (listed,) = list_runs(tmp_path / "runs")
+    assert listed.run_id == run_dir.name and listed.best_items_per_s == summary.items_per_s  # as `compare` shows it
+    shown = run_cli("runs", "--out", str(tmp_path / "runs"), tmp_path=tmp_path).stdout
+    assert f"{summary.items_per_s:,.1f}" in shown

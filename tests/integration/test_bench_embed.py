@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import pytest
 from servers.bench_servers import DIM, ApiServer
 
 from spark_tui.bench.adapters_base import AdapterOptions
+from spark_tui.bench.events import WarmupTick
 from spark_tui.bench.plan import BenchPlan
 from spark_tui.bench.runner import run_benchmark
+from spark_tui.bench.saved_runs import load_run
 from spark_tui.models.bench import RunResult
 
 
@@ -133,12 +136,18 @@ def test_each_fault_is_a_clear_per_cell_error(tmp_path: Path, fault: str, error:
     assert Path(result.run_dir or "", "requests.jsonl").read_text().count("\n") >= 10
 
 
-def test_dimension_mismatch_between_answers_is_caught(tmp_path: Path) -> None:
+def test_wrong_answers_fail_the_cell_and_never_count(tmp_path: Path) -> None:
+    # every other answer has another dimension: half the requests are wrong, the cell failed,
+    # its rate counts the good answers only, and no "best" rate comes of it
     with ApiServer("openai", fault="dim_mismatch") as server:
         result = run(server, "openai", tmp_path, batch_sizes=(2,), concurrencies=(1,), requests=8, warmup_requests=1)
     cell = result.cells[0]
-    assert cell.errors.get("bad_response", 0) >= 3
+    assert cell.errors == {"bad_response": 4} and cell.ok == 4
     assert "dimension mismatch" in (cell.first_error or "")
+    assert cell.status == "failed" and "50.0% of requests failed, over the 5% limit (4× bad answers)" in (cell.reason or "")
+    assert cell.items_per_s == pytest.approx(4 * 2 / cell.elapsed_s)
+    assert result.status == "failed" and result.failed  # the CLI exits 1
+    assert load_run(result.run_dir or "").best_items_per_s is None
 
 
 def test_a_hanging_server_times_out_and_the_run_stops_after_dead_cells(tmp_path: Path) -> None:
@@ -159,7 +168,7 @@ def test_overload_429_stops_raising_concurrency(tmp_path: Path) -> None:
         result = run(server, "openai", tmp_path, batch_sizes=(1,), concurrencies=(1, 4, 8), requests=20)
     first, second, third = result.cells
     assert first.status == "ok"
-    assert second.status == "degraded" and second.errors.get("429")
+    assert second.status == "failed" and second.errors.get("429") and "over the 5% limit" in (second.reason or "")
     assert third.status == "skipped" and "concurrency not raised further: at 4" in (third.reason or "")
 
 
@@ -195,3 +204,32 @@ def test_cancel_keeps_what_was_measured(tmp_path: Path) -> None:
     run_json = Path(result.run_dir or "", "run.json").read_text()
     assert '"status": "cancelled"' in run_json
     assert type(seen[-1]).__name__ == "RunFinished"
+
+
+def test_a_server_silent_in_the_warm_up_ends_the_run_at_the_warm_up_timeout(tmp_path: Path) -> None:
+    # the server answers GET (pre-flight passes) but never a POST: one warm-up try, bounded, said so
+    events: list[object] = []
+    with ApiServer("openai", fault="hang") as server:
+        started = time.monotonic()
+        result = run_benchmark(replace(BenchPlan("embed", "openai", server.url, duration_s=20), warmup_requests=2, warmup_timeout_s=1.5),
+                               events.append, results_dir=str(tmp_path))
+        took = time.monotonic() - started
+        posts = [path for method, path in server.requests if method == "POST"]
+    assert took < 4 and len(posts) == 1
+    assert result.status == "failed" and result.cells == ()
+    assert "warm-up: no answer within 1.5 s" in (result.reason or "") and "--warmup-timeout" in (result.reason or "")
+    waits = [e for e in events if isinstance(e, WarmupTick)]
+    assert waits and waits[0].text() == "warming up: waiting for the first answer (model loading?) 1 s, giving up at 1.5 s"
+    assert '"status": "failed"' in Path(result.run_dir or "", "run.json").read_text()
+
+
+def test_the_wrong_adapter_is_named_not_taken_for_a_batch_too_large(tmp_path: Path) -> None:
+    # NV-Embed-style requests ({"texts": …}) to TEI: 422 "missing inputs", whatever the batch size
+    with ApiServer("tei") as server:
+        stopped = run(server, "nvembed", tmp_path)
+        swept = run(server, "nvembed", tmp_path, warmup_requests=0, concurrencies=(1,))
+    assert stopped.status == "failed" and stopped.cells == ()
+    assert "warm-up failed: HTTP 422" in (stopped.reason or "") and "missing inputs — is the adapter right for this server?" in (stopped.reason or "")
+    small, large = swept.cells
+    assert (small.status, small.errors, large.status, large.errors) == ("failed", {"422": 6}, "failed", {"422": 6})
+    assert "is the adapter right for this server?" in (large.reason or "") and "too large" not in (large.reason or "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import replace
 from pathlib import Path
 
@@ -72,3 +73,12 @@ def test_omniparser_rejects_batches_before_running(tmp_path: Path) -> None:
 
     with pytest.raises(PlanError, match="omniparser takes 1 item per request"):
         BenchPlan("parse", "omniparser", "http://127.0.0.1:1", batch_sizes=(1, 4)).validate()
+
+
+def test_the_adapters_own_figures_reach_summary_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with ApiServer("omniparser") as server:
+        result = run(server, "omniparser", tmp_path, payloads=("1080p",), concurrencies=(1,))
+    with open(Path(result.run_dir or "", "summary.csv"), newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["elements_mean"] == "10" and row["latency_mean_ms"] and row["latency_p90_ms"]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import time
+from collections import Counter
 from pathlib import Path
 
+import pytest
 from servers.bench_servers import ApiServer
 
 from spark_tui.bench.plan import GIB, BenchPlan
 from spark_tui.bench.runner import run_benchmark
+from spark_tui.bench.saved_runs import read_throughput
 from spark_tui.models.bench import (
     CellFinished,
     CellStarted,
@@ -45,7 +49,27 @@ def test_events_come_in_order_with_ticks_and_machine_readings(tmp_path: Path) ->
     cell = result.cells[0]
     assert cell.machine is not None and cell.machine.gpu_power_mean == 100.0 and cell.machine.mem_available_min == 100 * GIB
     rows = Path(result.run_dir or "", "timeseries.csv").read_text().splitlines()
-    assert rows[0].startswith("t_s,cell,payload") and len(rows) - 1 >= len(ticks) - 1
+    assert rows[0].startswith("t_s,span_s,cell,payload") and len(rows) - 1 >= len(ticks) - 1
+
+
+def test_timeseries_rows_hold_one_cell_each(tmp_path: Path) -> None:
+    # cells end between two ticks: the second a cell ends in is split, its part a row of its own
+    with ApiServer("openai", delay_s=0.002) as server:
+        plan = BenchPlan("embed", "openai", server.url, batch_sizes=(2,), concurrencies=(1, 2), duration_s=1.2, warmup_requests=1)
+        result = run_benchmark(plan, results_dir=str(tmp_path))
+    run_dir = Path(result.run_dir or "")
+    with open(run_dir / "timeseries.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    items_in_rows: Counter[int] = Counter()
+    for row in rows:
+        if row["cell"]:
+            items_in_rows[int(row["cell"])] += int(row["items"])
+    items_in_cells = {c.spec.index: round((c.items_per_s or 0) * c.elapsed_s) for c in result.cells}
+    assert dict(items_in_rows) == items_in_cells
+    spans = [float(row["span_s"]) for row in rows]
+    assert any(span < 0.99 for span in spans[1:]) and sum(spans) == pytest.approx(float(rows[-1]["t_s"]), abs=0.01)
+    points = read_throughput(run_dir)
+    assert {p.cell for p in points} >= {0, 1} and max(p.items_per_s for p in points) < 2 * max(c.items_per_s or 0 for c in result.cells)
 
 
 def test_memory_floor_aborts_the_run_and_keeps_results(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from bench_support import start_from_form
 from support import wait_for
 from servers.bench_servers import ApiServer
 from support import FakeClock, demo_sources
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from spark_tui.app import make_app
 from spark_tui.bench.plan import BenchPlan
@@ -41,7 +41,7 @@ def text(app, selector: str) -> str:  # type: ignore[no-untyped-def]
 
 def statuses(app) -> list[str]:  # type: ignore[no-untyped-def]
     table = app.screen.query_one(CellTable)
-    return [str(table.get_cell(key.value, "4")) for key in table.rows]
+    return [str(table.get_cell(key.value, "status")) for key in table.rows]
 
 
 async def test_a_run_started_from_the_form_streams_and_ends_with_its_table(tmp_path: Path) -> None:
@@ -102,7 +102,7 @@ async def test_a_batch_over_the_servers_limit_is_a_per_cell_error(tmp_path: Path
             await wait_for(pilot, lambda: not app.bench.running, timeout=30)
             await wait_for(pilot, lambda: statuses(app) == ["ok", "failed", "skipped"], what="the end drawn")
             table = app.screen.query_one(CellTable)
-            assert str(table.get_cell("1", "12")).startswith(str(app.bench.live.cells[1].summary.requests))
+            assert str(table.get_cell("1", "errors")).startswith(str(app.bench.live.cells[1].summary.requests))
             notices = [n.message for n in app.bench.live.notices]
             assert any("cell 2 (text b=8 c=1): batch too large (HTTP 413) — HTTP 413" in n and "maximum allowed batch size 4" in n for n in notices)
             assert app.bench.live.result.status == "completed"
@@ -164,3 +164,26 @@ async def test_keys_answer_during_a_heavy_run(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(10)
+
+
+async def test_infinity_from_the_form_with_its_path_then_b_on_a_service_and_the_run_in_history(tmp_path: Path) -> None:
+    """Infinity serves /embeddings (no /v1): the form's path field reaches it. After the run, `b` on
+    a service opens that service's form; the finished run is in the saved runs."""
+    with ApiServer("openai", path="/embeddings", delay_s=0.002) as server:
+        app = app_for(tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await start_from_form(pilot, app, url=server.url, adapter="openai", batch_sizes="1,4", concurrencies="1", seconds="1",
+                                  path="/embeddings", extra_body='{"input_type": "passage"}')
+            await wait_for(pilot, lambda: not app.bench.running, timeout=30)
+            await wait_for(pilot, lambda: statuses(app) == ["ok", "ok"], what="the end drawn")
+            posts = [path for method, path in server.requests if method == "POST"]
+            assert posts and set(posts) == {"/embeddings"}
+            assert all(body.get("input_type") == "passage" for body in server.bodies)
+            run_id = app.bench.live.run_id
+            app.open_bench("ollama", "http://127.0.0.1:11434", name="ollama")  # what `b` does on a selected service
+            await wait_for(pilot, lambda: app.screen.query_one("#bench-views").current == "bench-setup", what="the form")
+            await wait_for(pilot, lambda: app.screen.query_one("#form-url", Input).value == "http://127.0.0.1:11434", what="ollama's form")
+            assert app.screen.query_one("#form-path", Input).value == "" and app.screen.query_one("#form-extra_body", Input).value == ""
+            await pilot.press("escape", "h")
+            await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.loaded)
+            assert run_id in app.screen.runs

@@ -141,3 +141,81 @@ def test_failures_are_classified_and_described() -> None:
         "HTTP 413 X from POST /x: batch size 33 > maximum allowed batch size 32 — batch too large for the server")
     assert error_detail(json.dumps({"detail": [{"loc": ["body"], "msg": "field required"}]}).encode()) == "field required"
     assert error_detail(b"<html>  Bad\n gateway </html>") == "<html> Bad gateway </html>"
+
+
+# --- large answers: counted on the raw bytes, msgspec sees only the rest -----------------------
+
+def big_vectors(count: int, dim: int) -> list[list[float]]:
+    return [[(-1) ** j * (0.0123456789 + j * 1e-7) for j in range(dim)] for _ in range(count)]
+
+
+BIG_ANSWERS = {
+    "openai": lambda vs: {"object": "list", "data": [{"object": "embedding", "embedding": v, "index": i} for i, v in enumerate(vs)],
+                          "model": "m", "usage": {"prompt_tokens": 9, "total_tokens": 9}},
+    "tei": lambda vs: vs,
+    "ollama": lambda vs: {"model": "m", "embeddings": vs, "total_duration": 5, "prompt_eval_count": 9},
+    "nvembed": lambda vs: {"embeddings": vs},
+}
+
+
+@pytest.mark.parametrize("shape", list(BIG_ANSWERS))
+@pytest.mark.parametrize("indent", [None, 2])
+def test_large_answers_are_checked_without_decoding_their_numbers(shape: str, indent: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from spark_tui.bench import adapters_base, adapters_embed
+
+    handed: list[int] = []
+    real = adapters_base.decode
+
+    def decode(body: bytes, kind: Any, what: str) -> Any:
+        handed.append(len(body))
+        return real(body, kind, what)
+
+    monkeypatch.setattr(adapters_embed, "decode", decode)
+    a = adapter(shape, model="m")
+    body = json.dumps(BIG_ANSWERS[shape](big_vectors(64, 1024)), indent=indent).encode()
+    assert a.check(job(64), response(body)).items == 64 and a.vectors.dimension == 1024
+    assert max(handed, default=0) < 8_000 < len(body)  # the vectors (~1.3 MB) never reach msgspec
+
+
+@pytest.mark.parametrize("shape", list(BIG_ANSWERS))
+def test_every_vector_is_counted(shape: str) -> None:
+    a = adapter(shape, model="m")
+    vectors = big_vectors(3, 100)
+    vectors[1], vectors[2] = vectors[1][:-1], vectors[2] + [0.5]  # 99 and 101: the same number of commas in all
+    with pytest.raises(RequestError, match=r"dimension mismatch within one answer: lengths \[99, 100, 101\]"):
+        a.check(job(3), response(BIG_ANSWERS[shape](vectors)))
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"data": [{"embedding": [0.1, "0.2", 0.3]}]}', "not a list of numbers"),
+        (b'{"data": [{"embedding": [0.1, 0.2, ]}]}', "not a list of numbers"),
+        (b'{"data": [{"embedding": []}]}', "empty embedding vectors"),
+        (b'{"data": [{"embedding": null}]}', "not a list of numbers"),
+        (b'{"data": [{"embedding": [0.1, 0.2', "malformed JSON"),
+        (b'{"data": [{"embedding": [0.1]}]', "malformed JSON"),
+        (b'{"object": "embedding", "data": [{"index": 0}]}', "unexpected embeddings answer"),
+    ],
+)
+def test_openai_answers_that_are_not_embeddings(body: bytes, message: str) -> None:
+    with pytest.raises(RequestError) as exc:
+        adapter("openai").check(job(1), response(body))
+    assert exc.value.error == "bad_response" and message in exc.value.message, exc.value.message
+
+
+def test_a_key_named_like_the_vectors_inside_a_string_is_not_taken_for_them() -> None:
+    body = {"model": 'a "embedding": [1, 2] model', "data": [{"embedding": [0.5, 0.25], "object": "embedding"}]}
+    assert adapter("openai").check(job(1), response(body)).items == 1
+    with pytest.raises(RequestError, match="not a list of embeddings|Expected `array`"):
+        adapter("tei").check(job(1), response({"error": "x"}))
+
+
+def test_client_errors_are_told_apart_from_batches_too_large() -> None:
+    request = job(1).request
+    tei = describe_failure(request, response({"error": "batch size 33 > maximum allowed batch size 32", "error_type": "validation"}, 422))
+    assert tei.endswith("— batch too large for the server")
+    wrong = describe_failure(request, response({"detail": "missing inputs"}, 422))
+    assert wrong == "HTTP 422 X from POST /x: missing inputs — is the adapter right for this server?"
+    assert describe_failure(request, response({"error": "Input is too large: exceeds the limit"}, 400)).endswith("too large for the server")
+    assert describe_failure(request, response(b"", 413)).endswith("— batch too large for the server")

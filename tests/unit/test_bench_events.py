@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from spark_tui.bench.events import EventLineError, StreamRequest, decode_event, decode_request, digest, encode_event, encode_request
+from spark_tui.bench.events import (
+    EventLineError,
+    StreamRequest,
+    WarmupTick,
+    decode_event,
+    decode_request,
+    digest,
+    encode_event,
+    encode_request,
+)
 from spark_tui.bench.plan import BenchPlan, plan_for_service
 from spark_tui.models.bench import (
     CellFinished,
@@ -35,6 +44,7 @@ EVENTS = [
     Tick(2.0, 0, 1.0, 0.1, 0.1, 4.0, 32.0, None, 2, 2, 10, 0.01, 0.03, MachineReading(1.0, gpu_power_w=120.0)),
     CellFinished(SUMMARY),
     Notice("warning", "memory is low"),
+    WarmupTick(12.4, 120.0, 1, 2),
     RunFinished(RunResult("r1", "/tmp/r1", "completed", None, None, (SUMMARY,), 1.0, 3.0)),
 ]
 
@@ -74,3 +84,8 @@ def test_the_request_keeps_the_whole_plan() -> None:
     with pytest.raises(EventLineError, match="cannot read the run request"):
         decode_request(b'{"plan": {"kind": "embed"}}')
     assert isinstance(decode_request(encode_request(StreamRequest(BenchPlan("embed", "openai", "http://h")))).plan, BenchPlan)
+
+
+def test_warm_up_waits_read_as_the_user_sees_them() -> None:
+    assert WarmupTick(12.4, 120.0, 1, 2).text() == "warming up: waiting for the first answer (model loading?) 12 s, giving up at 120 s"
+    assert WarmupTick(3.0, 120.0, 2, 2).text() == "warming up: waiting for warm-up answer 2 of 2: 3 s, giving up at 120 s"

@@ -1,4 +1,5 @@
-"""A run as the live screen sees it: events folded into progress, per-second throughput, notices."""
+"""A run as the live screen sees it: events folded into progress, per-second throughput, notices;
+and the cell table's columns."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from spark_tui.models.bench import (
     ServerInfo,
     Tick,
 )
+from spark_tui.widgets.cell_table import COLUMNS, compact, fitting_columns, ms, summary_values
 
 PLAN = BenchPlan("embed", "tei", "http://127.0.0.1:8080", batch_sizes=(1, 8), concurrencies=(1,), duration_s=10)
 
@@ -77,3 +79,51 @@ def test_a_server_problem_is_a_notice() -> None:
     live = LiveRun(PLAN)
     live.apply(RunStarted("r", None, ServerInfo("tei", PLAN.url, False, problem="cannot connect: connection refused"), PLAN.cells()))
     assert live.notices[-1].level == "error" and "connection refused" in live.notices[-1].message
+
+
+def test_a_waiting_warm_up_shows_until_it_is_answered_or_the_run_starts() -> None:
+    from spark_tui.bench.events import WarmupTick
+
+    live = LiveRun(PLAN)
+    assert live.apply(WarmupTick(3.0, 120.0, 1, 2)) == {"progress"}
+    assert live.phase == "starting" and live.warmup is not None and "model loading?" in live.warmup.text()
+    assert live.apply(RequestsDigest(-1, 3.1, 0, 0, 0, warmup=1)) == {"progress"} and live.warmup is None
+    live.apply(WarmupTick(1.0, 120.0, 2, 2))
+    started(live)
+    assert live.warmup is None
+
+
+# --- the cell table's columns (spark_tui.widgets.cell_table) ----------------------------------
+
+ALL_KEYS = [c.key for c in COLUMNS]
+
+
+def keys(columns) -> list[str]:  # type: ignore[no-untyped-def]
+    return [c.key for c in columns]
+
+
+def test_a_wide_table_shows_every_column_and_a_narrow_one_drops_the_least_telling_first() -> None:
+    assert keys(fitting_columns(200, "texts")) == ALL_KEYS
+    assert keys(fitting_columns(200, "texts", one_payload=True)) == [k for k in ALL_KEYS if k != "payload"]
+    at_120 = keys(fitting_columns(120, "texts", one_payload=True))
+    assert at_120 == [k for k in ALL_KEYS if k not in ("payload", "p95")]
+    # several payloads: the payload column stays (it tells the rows apart), req/s gives way
+    assert keys(fitting_columns(120, "frames")) == [k for k in ALL_KEYS if k not in ("p95", "rps")]
+    narrow = keys(fitting_columns(80, "texts", one_payload=True))
+    assert narrow == ["index", "batch", "conc", "status", "items", "p50", "p99", "errors", "avail"]
+    assert keys(fitting_columns(20, "texts", one_payload=True)) == ["index", "batch", "conc", "status", "items", "p50", "p99", "errors"]
+
+
+def test_final_figures_are_measured_so_a_bordered_80_column_table_keeps_more() -> None:
+    spec = PLAN.cells()[0]
+    done = summary_values(CellSummary(spec, "ok", requests=945, ok=945, items_per_s=378.2, requests_per_s=47.27))
+    assert keys(fitting_columns(76, "texts", one_payload=True)) == ["index", "batch", "conc", "status", "items", "p50", "p99", "errors"]
+    assert "avail" in keys(fitting_columns(76, "texts", one_payload=True, rows=[done]))
+
+
+def test_figures_are_compact() -> None:
+    assert [compact(v) for v in (None, 55.8, 9_870, 54_800, 212_400, 2_593_337, 25_930_000)] == \
+        ["n/a", "55.8", "9,870", "54.8k", "212k", "2.59M", "25.9M"]
+    assert [ms(v) for v in (None, 0.0036, 0.0255, 0.1066, 1.2345)] == ["n/a", "3.6", "25.5", "107", "1,234"]
+    estimated = CellSummary(PLAN.cells()[0], "ok", tokens_per_s=212_400, tokens_estimated=True)
+    assert summary_values(estimated)["tokens"] == "~212k"

@@ -29,3 +29,15 @@ def test_sources_sampler_keeps_unknown_fields_none() -> None:
     assert (reading.mem_available_bytes, reading.mem_used_bytes) == (90 * 2**30, 38 * 2**30)
     no_gpu = sources_sampler(lambda: GpuReport(0.0, (), problem="NVML library not found"), lambda: None)()
     assert (no_gpu.gpu_util_pct, no_gpu.gpu_power_w, no_gpu.mem_available_bytes, no_gpu.gpu_process_mem_bytes) == (None, None, None, None)
+
+
+def test_demo_mode_reads_this_machine_not_the_simulated_spark() -> None:
+    # the dashboard's demo simulates a Spark with 110 GiB available; a benchmark is real, so its
+    # memory guard must read the real MemAvailable, and no made-up GPU figure may be saved
+    from spark_tui.bench.machine import machine_sampler, read_meminfo
+
+    sampler, sources = machine_sampler(demo=True)
+    reading = sampler()
+    assert sources is None and reading.gpu_util_pct is None and reading.gpu_power_w is None
+    real = read_meminfo()["MemAvailable"]
+    assert reading.mem_available_bytes is not None and abs(reading.mem_available_bytes - real) < 2**30

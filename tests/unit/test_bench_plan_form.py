@@ -6,8 +6,9 @@ from dataclasses import replace
 
 import pytest
 
+from spark_tui.bench.adapters import ADAPTERS, adapter_class
 from spark_tui.bench.plan import PlanError, plan_for_service
-from spark_tui.bench.plan_form import FormValues, plan_from_values, values_from_plan
+from spark_tui.bench.plan_form import FormValues, batch_hint, plan_from_values, values_from_plan
 from spark_tui.config import BenchConfig
 
 
@@ -26,10 +27,57 @@ def test_typed_values_replace_the_defaults_and_keep_the_service_options() -> Non
     assert counted.requests == 200 and counted.estimated_seconds() is None
 
 
-def test_another_adapter_drops_the_service_options() -> None:
-    draft = plan_for_service("infinity", "http://127.0.0.1:7997", service="infinity")
-    plan = plan_from_values(replace(values_from_plan(draft), adapter="tei"), draft, BenchConfig())
-    assert plan.adapter == "tei" and plan.options.path is None and plan.service == "infinity"
+def test_another_adapter_takes_the_request_fields_as_typed_and_drops_the_other_options() -> None:
+    draft = plan_for_service("ollama", "http://127.0.0.1:11434", service="ollama")
+    draft = replace(draft, options=replace(draft.options, keep_alive="5m", headers=(("Authorization", "Bearer x"),)))
+    # the form blanks path and body when the adapter changes: the new API's defaults
+    plan = plan_from_values(replace(values_from_plan(draft), adapter="tei", path="", extra_body=""), draft, BenchConfig())
+    assert plan.adapter == "tei" and plan.options.path is None and plan.options.extra_body == {} and plan.service == "ollama"
+    assert plan.options.keep_alive == "30m" and plan.options.headers == ()
+    typed = plan_from_values(replace(values_from_plan(draft), adapter="openai", path="embeddings"), draft, BenchConfig())
+    assert typed.options.path == "/embeddings"
+
+
+def test_the_presets_request_options_show_in_the_fields_and_come_back() -> None:
+    infinity = plan_for_service("infinity", "http://127.0.0.1:7997")
+    nim = plan_for_service("nim", "http://127.0.0.1:8000")
+    assert values_from_plan(infinity).path == "/embeddings" and values_from_plan(infinity).extra_body == ""
+    assert values_from_plan(nim).extra_body == '{"input_type": "passage"}' and values_from_plan(nim).path == ""
+    custom = plan_from_values(replace(values_from_plan(nim), path="/v2/embed", extra_body=' {"input_type": "query", "truncate": "END"} '), nim)
+    assert custom.options.path == "/v2/embed" and custom.options.extra_body == {"input_type": "query", "truncate": "END"}
+    assert plan_from_values(replace(values_from_plan(nim), extra_body=""), nim).options.extra_body == {}
+
+
+def test_pages_per_document_for_documents_only() -> None:
+    docling = plan_for_service("docling", "http://127.0.0.1:5001", BenchConfig(doc_pages=6))
+    assert values_from_plan(docling).pages == "6"
+    long = plan_from_values(replace(values_from_plan(docling), pages="40"), docling)
+    assert long.payload.doc_pages == 40
+    assert plan_from_values(replace(values_from_plan(docling), pages=""), docling, BenchConfig(doc_pages=6)).payload.doc_pages == 6
+    tei = plan_for_service("tei", "http://127.0.0.1:8080")
+    assert values_from_plan(tei).pages == ""
+    assert plan_from_values(replace(values_from_plan(tei), pages="junk"), tei) == tei  # not asked for: not read
+
+
+@pytest.mark.parametrize(
+    ("adapter", "hint"),
+    [
+        ("openai", "texts per request"),
+        ("tei", "texts per request"),
+        ("ollama", "texts per request"),
+        ("nvembed", "texts per request"),
+        ("omniparser", "fixed: 1 frame per request (sweep concurrency)"),
+        ("docling", "documents per request, 4 pages each"),
+    ],
+)
+def test_the_batch_hint_says_what_one_batch_item_is(adapter: str, hint: str) -> None:
+    assert batch_hint(adapter_class(adapter), 4) == hint
+
+
+def test_every_adapter_has_a_batch_hint() -> None:
+    assert {name for name in ADAPTERS} == {"openai", "tei", "ollama", "nvembed", "omniparser", "docling"}  # a new one: add it above
+    assert batch_hint(adapter_class("docling"), 1) == "documents per request, 1 page each"
+    assert batch_hint(adapter_class("docling")) == "documents per request"
 
 
 def test_a_fixed_batch_adapter_ignores_the_batch_field() -> None:
@@ -50,6 +98,11 @@ def test_a_fixed_batch_adapter_ignores_the_batch_field() -> None:
         ({"requests": "many"}, "requests per cell: 'many' is not a whole number"),
         ({"payloads": "pdf"}, "cannot send 'pdf'"),
         ({"adapter": "nope"}, "adapter: "),
+        ({"path": "http://h:7997/embeddings"}, "path: 'http://h:7997/embeddings' is a URL; give only the path below the URL"),
+        ({"path": "/v1/ embeddings"}, "path: '/v1/ embeddings' contains a space"),
+        ({"extra_body": "{input_type: passage}"}, "extra body: not valid JSON (Expecting property name enclosed in double quotes at character 2)"),
+        ({"extra_body": '["passage"]'}, "extra body: expected a JSON object"),
+        ({"extra_body": '{"inputs": ["x"]}'}, "extra body: 'inputs' is what the benchmark sends (its texts); leave it out"),
     ],
 )
 def test_bad_values_name_the_field(change: dict[str, str], message: str) -> None:
@@ -59,6 +112,14 @@ def test_bad_values_name_the_field(change: dict[str, str], message: str) -> None
         plan_from_values(values, draft)
 
 
+@pytest.mark.parametrize(("pages", "message"), [("many", "pages per document: 'many' is not a whole number"),
+                                                ("0", r"pages per document: 0 is out of range \(1 to 2000\)")])
+def test_bad_pages_are_named(pages: str, message: str) -> None:
+    draft = plan_for_service("docling", "http://127.0.0.1:5001")
+    with pytest.raises(PlanError, match=message):
+        plan_from_values(replace(values_from_plan(draft), pages=pages), draft)
+
+
 def test_form_values_from_a_plan() -> None:
     plan = plan_for_service("tei", "http://127.0.0.1:8080", BenchConfig(batch_sizes=(2, 4), duration=9.5))
-    assert values_from_plan(plan) == FormValues("http://127.0.0.1:8080", "tei", "", "2,4", "1,4", "9.5", "", "")
+    assert values_from_plan(plan) == FormValues("http://127.0.0.1:8080", "tei", "", "2,4", "1,4", "9.5", "", "", "", "", "")

@@ -35,6 +35,7 @@ def test_cells_sweep_concurrency_innermost() -> None:
         ({"duration_s": None}, "needs a duration in seconds or a number of requests"),
         ({"requests": 0}, "at least 1"),
         ({"timeout_s": 0}, "request timeout"),
+        ({"warmup_timeout_s": 0}, "warm-up timeout must be between 0 and 3600 seconds"),
         ({"max_error_rate": 2}, "fraction between 0 and 1"),
         ({"batch_sizes": tuple(range(1, 30)), "concurrencies": tuple(range(1, 30))}, "too many for one run"),
     ],
@@ -114,3 +115,33 @@ def test_dead_server_and_give_up() -> None:
     assert not give_up(ok=1, errors=100, concurrency=1)
     assert not give_up(ok=0, errors=9, concurrency=1)
     assert give_up(ok=0, errors=10, concurrency=4) and not give_up(ok=0, errors=10, concurrency=8)
+
+
+def cell_with(index: int, batch: int, errors: dict[str, int], first_error: str) -> CellSummary:
+    return CellSummary(CellSpec(index, "text", batch, 1, 1.0, None), "failed", requests=sum(errors.values()), errors=errors, first_error=first_error)
+
+
+def test_only_refusals_about_size_stop_larger_batches() -> None:
+    guard = SweepGuard()
+    guard.after_cell(cell_with(0, 1, {"422": 10}, "HTTP 422 from POST /embed: missing inputs — is the adapter right for this server?"))
+    assert guard.skip_reason(CellSpec(1, "text", 8, 1, 1, None)) is None
+    guard.after_cell(cell_with(1, 8, {"422": 10}, "HTTP 422 from POST /embed: batch size 8 > maximum allowed batch size 4 — batch too large for the server"))
+    assert "refused batch 8 as too large (HTTP 422)" in (guard.skip_reason(CellSpec(2, "text", 16, 1, 1, None)) or "")
+    assert guard.skip_reason(CellSpec(3, "text", 4, 1, 1, None)) is None
+
+
+def test_warm_up_failures_that_end_the_run() -> None:
+    from spark_tui.bench.adapters_base import RequestError
+    from spark_tui.bench.runner import warmup_stop_reason
+
+    assert "no answer within 120 s" in (warmup_stop_reason(RequestError("timeout", "no answer within 120 s"), 120) or "")
+    assert warmup_stop_reason(RequestError("422", "HTTP 422: missing inputs — is the adapter right for this server?", 422), 120)
+    assert warmup_stop_reason(RequestError("4xx", "HTTP 401 Unauthorized", 401), 120)
+    for carry_on in (RequestError("413", "HTTP 413 — batch too large for the server", 413), RequestError("5xx", "HTTP 503", 503),
+                     RequestError("429", "HTTP 429", 429), RequestError("bad_response", "dimension mismatch")):
+        assert warmup_stop_reason(carry_on, 120) is None
+
+
+def test_the_warm_up_timeout_defaults_to_two_minutes() -> None:
+    plan = plan_from_settings(BenchConfig(), "embed", "ollama", "http://h:11434")
+    assert plan.warmup_timeout_s == 120 and plan.describe()["warmup_timeout_s"] == 120

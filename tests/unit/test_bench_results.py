@@ -72,6 +72,31 @@ def test_a_killed_run_is_interrupted_and_its_last_cell_rebuilt(tmp_path: Path) -
     rebuilt = run.summaries[1]
     assert (rebuilt.spec.index, rebuilt.status, rebuilt.ok, rebuilt.errors) == (1, "cancelled", 4, {"5xx": 1})
     assert rebuilt.items_per_s == pytest.approx(32 / 0.41, rel=0.01)
+    (listed,) = list_runs(tmp_path)  # `bench runs` and `compare` see the same best rate
+    assert listed.best_items_per_s == run.best_items_per_s == rebuilt.items_per_s
+
+
+def test_the_best_rate_never_comes_from_a_failed_cell() -> None:
+    from spark_tui.bench.saved_runs import SavedRun
+
+    def cell(index: int, status: str, rate: float) -> CellSummary:
+        return CellSummary(CellSpec(index, "text", 8, 1, 5.0, None), status, requests=10, ok=5, items_per_s=rate)  # type: ignore[arg-type]
+
+    run = SavedRun("r", Path("/x"), "completed", None, None, None, summaries=(cell(0, "ok", 100.0), cell(1, "failed", 15_729.0), cell(2, "degraded", 120.0)))
+    assert run.best_items_per_s == 120.0
+    assert SavedRun("r", Path("/x"), "completed", None, None, None, summaries=(cell(0, "failed", 9.0),)).best_items_per_s is None
+
+
+def test_summary_csv_carries_the_adapters_own_figures(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path, "parse", "omniparser")
+    spec = CellSpec(0, "4k", 1, 1, 5.0, None)
+    records = [RequestRecord(0, 1.0 + i, 0.5, True, 1, 200, extra={"elements": 20 + i, "status": "success"}) for i in range(3)]
+    store.set_summaries([summarize_cell(spec, records, 3.0)])
+    store.close()
+    with open(store.directory / "summary.csv", newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    assert (row["elements_mean"], row["status_counts"], row["latency_mean_ms"], row["latency_p90_ms"]) == ("21", "success:3", "500", "500")
+    assert list(row)[-1] == "reason"
 
 
 def test_a_running_run_of_this_process_stays_running(tmp_path: Path) -> None:
@@ -119,7 +144,7 @@ def test_report_rows() -> None:
     row = summary_cells(summary)
     assert dict(zip(summary_headers("frames"), row, strict=True)) | {} == {
         "#": "3", "payload": "4k", "batch": "1", "conc": "2", "status": "ok", "req/s": "0.50", "frames/s": "0.5", "tok/s": "~2",
-        "p50 ms": "500.0", "p95 ms": "500.0", "p99 ms": "500.0", "max ms": "500.0", "errors": "0/1", "GPU %": "n/a", "GPU W": "n/a",
+        "mean ms": "500.0", "p50 ms": "500.0", "p90 ms": "500.0", "p95 ms": "500.0", "p99 ms": "500.0", "max ms": "500.0", "errors": "0/1", "GPU %": "n/a", "GPU W": "n/a",
         "min avail GiB": "n/a"}
     skipped = CellSummary(spec, "skipped", "batch 64 is over the server's limit of 32 items per request")
     assert cell_notes([summary, skipped]) == ["cell 3 (4k b=1 c=2) skipped: batch 64 is over the server's limit of 32 items per request"]

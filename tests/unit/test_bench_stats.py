@@ -44,7 +44,7 @@ def test_summary_counts_successes_only_and_keeps_errors_by_class() -> None:
     assert summary.requests_per_s == 1.5 and summary.items_per_s == 12.0 and summary.tokens_per_s == 120.0
     assert summary.latency is not None and summary.latency.max == 0.3  # the warm-up's 9 s is not in it
     assert summary.server_time is not None and summary.server_time.p50 == pytest.approx(0.1)
-    assert summary.status == "degraded" and "429" in (summary.reason or "")
+    assert summary.status == "failed" and "25.0% of requests failed, over the 5% limit (1× HTTP 429)" in (summary.reason or "")
     assert summary.machine is not None and summary.machine.gpu_power_mean == 110 and summary.machine.gpu_util_mean is None
 
 
@@ -55,8 +55,13 @@ def test_estimated_tokens_are_marked_and_unknown_tokens_are_none() -> None:
 
 def test_status_judgement() -> None:
     assert summarize_cell(SPEC, [ok(0.1)] * 99 + [failed("5xx")], 1.0).status == "ok"
-    degraded = summarize_cell(SPEC, [ok(0.1)] * 9 + [failed("timeout")], 1.0)
-    assert degraded.status == "degraded" and "10.0% of requests failed (1× timeouts)" in (degraded.reason or "")
+    degraded = summarize_cell(SPEC, [ok(0.1)] * 49 + [failed("429")], 1.0)
+    assert degraded.status == "degraded" and "429 (overloaded) 1 times" in (degraded.reason or "")
+    over = summarize_cell(SPEC, [ok(0.1)] * 9 + [failed("timeout")], 1.0)
+    assert over.status == "failed" and "10.0% of requests failed, over the 5% limit (1× timeouts)" in (over.reason or "")
+    wrong = summarize_cell(SPEC, [ok(0.1), failed("bad_response", "dimension mismatch: got 9, earlier answers had 8")] * 4, 1.0)
+    assert wrong.status == "failed" and "(4× bad answers): dimension mismatch" in (wrong.reason or "")
+    assert wrong.items_per_s == 32.0  # the 4 good answers only
     dead = summarize_cell(SPEC, [failed("413", "batch too large")] * 3, 1.0)
     assert dead.status == "failed" and dead.reason == "every request failed (3× HTTP 413): batch too large"
     assert summarize_cell(SPEC, [], 1.0).status == "failed"

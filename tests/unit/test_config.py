@@ -58,3 +58,14 @@ def test_path_precedence_flag_then_env_then_xdg():
     assert resolve_config_path(None, env) == (Path("/e.toml"), True)
     assert resolve_config_path(None, {"XDG_CONFIG_HOME": "/x"}) == (Path("/x/spark-tui/config.toml"), False)
     assert default_config_path({}).parts[-2:] == ("spark-tui", "config.toml")
+
+
+def test_bench_warmup_timeout_reaches_the_plan():
+    from spark_tui.bench.plan import plan_from_settings
+
+    config = parse_config("[bench]\nwarmup_timeout = 30\n")
+    plan = plan_from_settings(config.bench, "embed", "tei", "http://127.0.0.1:8080")
+    assert plan.warmup_timeout_s == 30.0
+    assert plan_from_settings(Config().bench, "embed", "tei", "http://127.0.0.1:8080").warmup_timeout_s == 120.0
+    with pytest.raises(ConfigError, match="bench.warmup_timeout"):
+        parse_config("[bench]\nwarmup_timeout = 0\n")
