@@ -242,6 +242,8 @@ class ProfilesPanel(Vertical):
     def _note(self, state: ContainersState) -> str | None:
         overview = state.overview
         if state.engine_problem:
+            if overview is None or not overview.projects:
+                return "Docker is unreachable: no Compose projects are known yet, and profiles cannot be toggled until it answers."
             return "Docker is unreachable: the states below are the last known, and profiles cannot be toggled until it answers."
         if overview is None:
             return "Reading Compose projects…"

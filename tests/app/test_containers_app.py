@@ -142,7 +142,8 @@ async def test_engine_down_banner_says_why_and_the_ui_keeps_answering(tmp_path):
         assert "retrying" in text and "by itself" in text
         assert banner.has_class("-down")
         assert all(app.screen.check_action(a, ()) is None for a in ("start", "stop", "logs"))
-        assert "unreachable" in text_of(app.screen.query_one(ProfilesPanel).query_one("#profiles-note", Static))
+        note = text_of(app.screen.query_one(ProfilesPanel).query_one("#profiles-note", Static))
+        assert "unreachable: no Compose projects are known yet" in note and "below" not in note
         await pilot.press("d")
         assert isinstance(app.screen, DashboardScreen)
         await pilot.press("c")
