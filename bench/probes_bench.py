@@ -6,7 +6,7 @@ Measures, over --seconds (default 30) and --runs (default 3), medians printed at
 - event-loop lag: how late a 20 ms ticker on the same loop runs (what a UI sharing the loop
   feels), over 10 s after the CPU window.
 
-    /work/venv/bin/python bench/probes_bench.py [--seconds 30] [--runs 3] [--healthy 40] [--hung 10]
+    .venv/bin/python bench/probes_bench.py [--seconds 30] [--runs 3] [--healthy 40] [--hung 10]
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ medians of:
 - key press to screen: `?` opens the help, esc closes it, `d` and `s` switch screens;
 - the largest gap between two checks of a healthy service, seen by the service itself.
 
-    /work/venv/bin/python bench/services_ui_bench.py [--runs 3] [--seconds 20] [--healthy 40] [--hung 10]
+    .venv/bin/python bench/services_ui_bench.py [--runs 3] [--seconds 20] [--healthy 40] [--hung 10]
 """
 
 from __future__ import annotations
