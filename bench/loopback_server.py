@@ -1,15 +1,21 @@
 """A lean loopback embedding server for measuring the runner: service time a + b·n ms, at most c in parallel.
 
 Speaks just enough HTTP/1.1 (keep-alive, Content-Length bodies) and the OpenAI /v1/embeddings shape.
-Run it in its own process so it never shares the client's event loop or GIL:
+Answers carry --dim floats per input, written as a Python server writes them (~21 bytes each), and
+are built once per batch size. Run it in its own process so it never shares the client's event
+loop or GIL:
 
     python bench/loopback_server.py --a-ms 5 --b-ms 0.2 --parallel 4   # prints "PORT <n>" then serves
+    python bench/loopback_server.py --dim 4096 --prebuild 1,8,64         # NV-Embed-sized answers, built first
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
+import random
+import struct
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -36,8 +42,9 @@ class ServerModel:
         self.a_s = a_ms / 1000
         self.b_s = b_ms / 1000
         self.slots = ThreadPoolExecutor(max_workers=parallel if parallel > 0 else 512, thread_name_prefix="slot")
-        self.vector = b"[" + b",".join(b"0.125" for _ in range(dim)) + b"]"
+        self.vector = vector_json(dim)
         self._bodies: dict[int, bytes] = {}
+        self._answers: dict[int, bytes] = {}
 
     def body_for(self, n: int) -> bytes:
         body = self._bodies.get(n)
@@ -48,11 +55,37 @@ class ServerModel:
             self._bodies[n] = body
         return body
 
+    def answer_for(self, n: int) -> bytes:
+        """The whole HTTP answer (head and body) for n inputs, built once per n and replayed as is:
+        the server's cost per answer stays flat however large the vectors (--prebuild builds them
+        before the port is announced, so never inside a measurement)."""
+        answer = self._answers.get(n)
+        if answer is None:
+            body = self.body_for(n)
+            answer = self._answers[n] = _head(200, len(body)) + body
+        return answer
+
     async def serve(self, n: int) -> bytes:
         service = self.a_s + self.b_s * n
         if service > 0:
             await asyncio.get_running_loop().run_in_executor(self.slots, time.sleep, service)
-        return self.body_for(n)
+        return self.answer_for(n)
+
+
+def vector_json(dim: int) -> bytes:
+    """One embedding as a Python server (vLLM, NIM, FastAPI) writes it: float32 values printed as
+    float64 reprs, ~20 characters each (-0.018347166478633881), so a 64 × 4096 answer is ~5.5 MB
+    as on the wire, not the 1.5 MB that a vector of 0.125s would make."""
+    rng = random.Random(dim)
+    values = [rng.gauss(0.0, 1.0) for _ in range(dim)]
+    norm = math.sqrt(sum(v * v for v in values)) or 1.0
+    as_f32 = (struct.unpack("f", struct.pack("f", v / norm))[0] for v in values)
+    return ("[" + ",".join(repr(v) for v in as_f32) + "]").encode()
+
+
+def _head(status: int, length: int) -> bytes:
+    reason = b"OK" if status == 200 else b"Bad Request"
+    return b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % (status, reason, length)
 
 
 class _Connection(asyncio.Protocol):
@@ -97,28 +130,27 @@ class _Connection(asyncio.Protocol):
                 return
             head, body = item
             if head.startswith(b"GET"):
-                payload = b'{"status":"ok"}'
-            else:
-                try:
-                    request = _decode(body)
-                    n = 1 if isinstance(request.input, str) else len(request.input)
-                except msgspec.DecodeError:
-                    self._write(400, b'{"error":"bad json"}')
-                    continue
-                payload = await self.model.serve(n)
-            self._write(200, payload)
+                self._write(200, b'{"status":"ok"}')
+                continue
+            try:
+                request = _decode(body)
+                n = 1 if isinstance(request.input, str) else len(request.input)
+            except msgspec.DecodeError:
+                self._write(400, b'{"error":"bad json"}')
+                continue
+            answer = await self.model.serve(n)
+            if not self.transport.is_closing():
+                self.transport.write(answer)
 
     def _write(self, status: int, payload: bytes) -> None:
         assert self.transport is not None
-        reason = b"OK" if status == 200 else b"Bad Request"
-        self.transport.write(
-            b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % (status, reason, len(payload))
-            + payload
-        )
+        self.transport.write(_head(status, len(payload)) + payload)
 
 
-async def serve(a_ms: float, b_ms: float, parallel: int, dim: int, port: int = 0) -> None:
+async def serve(a_ms: float, b_ms: float, parallel: int, dim: int, port: int = 0, prebuild: tuple[int, ...] = ()) -> None:
     model = ServerModel(a_ms, b_ms, parallel, dim)
+    for n in prebuild:
+        model.answer_for(n)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: _Connection(model), "127.0.0.1", port, backlog=1024)
     bound = server.sockets[0].getsockname()[1]
@@ -132,11 +164,13 @@ def main() -> None:
     parser.add_argument("--a-ms", type=float, default=0.0, help="fixed service time per request (ms)")
     parser.add_argument("--b-ms", type=float, default=0.0, help="service time per item (ms)")
     parser.add_argument("--parallel", type=int, default=0, help="requests served at once (0 = unlimited)")
-    parser.add_argument("--dim", type=int, default=16, help="embedding dimension")
+    parser.add_argument("--dim", "--dims", dest="dim", type=int, default=16, help="embedding dimension (default 16; real servers answer 384-4096)")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--prebuild", default="", help="batch sizes whose answers are built before serving, e.g. 1,8,64")
     args = parser.parse_args()
+    prebuild = tuple(int(n) for n in args.prebuild.split(",") if n.strip())
     try:
-        asyncio.run(serve(args.a_ms, args.b_ms, args.parallel, args.dim, args.port))
+        asyncio.run(serve(args.a_ms, args.b_ms, args.parallel, args.dim, args.port, prebuild))
     except KeyboardInterrupt:
         sys.exit(0)
 
