@@ -227,10 +227,12 @@ def decode(body: bytes, kind: Any, what: str) -> Any:
 
 # --- embeddings, checked without parsing their numbers -------------------------------------------
 #
-# A 64 × 4096 answer is ~6 MB of JSON. msgspec skips a msgspec.Raw at ~1 GB/s (it tokenises every
-# number) and builds floats slower still; bytes.find runs at memory speed and bytes.count at
-# ~1.5-3 GB/s. So vectors are found with find(), their numbers counted with count() (one pass,
-# no copy), and msgspec decodes only the small rest of the answer, each vector replaced by its index.
+# A 64 × 4096 answer is ~5.6 MB of JSON. msgspec skips a msgspec.Raw at ~1 GB/s (it tokenises every
+# number) and builds floats slower still. So vectors are found with find() (memchr, ~20 GB/s),
+# each one's span of numbers is kept, and msgspec decodes only the small rest of the answer, each
+# vector replaced by its index. VectorCheck then counts the numbers (commas) where it must.
+
+Span = tuple[int, int]  # a vector's numbers: body[first:end], without its brackets
 
 _SPACE = frozenset(b" \t\r\n")
 _NUMBER_START = frozenset(b"-0123456789")
@@ -243,11 +245,11 @@ def _skip_space(body: bytes, at: int) -> int:
     return at
 
 
-def vector_at(body: bytes, at: int) -> tuple[int, int]:
-    """(length, index after its ']') of the flat JSON array of numbers opening at body[at].
+def vector_at(body: bytes, at: int) -> tuple[Span, int]:
+    """(span of its numbers, index after its ']') of the flat JSON array of numbers opening at body[at].
 
-    Checked at its ends (a number after '[' and a digit before ']', no nested list, no string
-    inside) and counted by its commas, without building a float."""
+    Checked at its ends (a number after '[' and a digit before ']') and for no nested list and no
+    string inside, without building a float."""
     if body[at : at + 1] != b"[":
         raise RequestError("bad_response", "an embedding is not a list of numbers")
     end = body.find(b"]", at)
@@ -263,24 +265,24 @@ def vector_at(body: bytes, at: int) -> tuple[int, int]:
         last -= 1
     if body[first] not in _NUMBER_START or body[last] not in _DIGITS or body.find(b'"', first, end) >= 0:
         raise RequestError("bad_response", "an embedding is not a list of numbers")
-    return body.count(b",", first, end) + 1, end + 1
+    return (first, end), end + 1
 
 
-def vectors_at(body: bytes, at: int) -> tuple[list[int], int]:
-    """(lengths, index after its ']') of the JSON array of embeddings opening at body[at]."""
+def vectors_at(body: bytes, at: int) -> tuple[list[Span], int]:
+    """(spans, index after its ']') of the JSON array of embeddings opening at body[at]."""
     if body[at : at + 1] != b"[":
         raise RequestError("bad_response", "the embeddings are not a list")
-    dims: list[int] = []
+    spans: list[Span] = []
     at = _skip_space(body, at + 1)
     if body[at : at + 1] == b"]":
-        return dims, at + 1
+        return spans, at + 1
     while True:
-        dim, at = vector_at(body, at)
-        dims.append(dim)
+        span, at = vector_at(body, at)
+        spans.append(span)
         at = _skip_space(body, at)
         separator = body[at : at + 1]
         if separator == b"]":
-            return dims, at + 1
+            return spans, at + 1
         if separator != b",":
             raise RequestError("bad_response", "malformed JSON in the list of embeddings")
         at = _skip_space(body, at + 1)
@@ -313,33 +315,43 @@ def take_values(body: bytes, key: str, read: Callable[[bytes, int], tuple[T, int
     return b"".join(pieces), found
 
 
-def top_level_vectors(body: bytes) -> list[int] | None:
-    """Lengths of the embeddings when the whole answer is a list of them ([[…], …]); None when it is not a list."""
+def top_level_vectors(body: bytes) -> list[Span] | None:
+    """Spans of the embeddings when the whole answer is a list of them ([[…], …]); None when it is not a list."""
     at = _skip_space(body, 0)
     if body[at : at + 1] != b"[":
         return None
-    dims, end = vectors_at(body, at)
+    spans, end = vectors_at(body, at)
     if _skip_space(body, end) != len(body):
         raise RequestError("bad_response", "malformed JSON: text after the list of embeddings")
-    return dims
+    return spans
 
 
 class VectorCheck:
     """One vector per input, every vector the same length, the length steady across the run.
 
-    Given the lengths `vector_at` counted: checking a 64 × 4096 answer (~5.9 MB) costs one
-    bytes.count pass over it, ~4 ms on a small shared x86 CPU against ~13 ms for msgspec.Raw
-    skipping plus a join-and-count (bench/big_answers.py measures it).
+    Every answer's vectors are counted and checked as flat lists of numbers (`vector_at`). Their
+    lengths cost one bytes.count over their numbers, ~0.5 ns a byte: 2.8 ms for a 64 × 4096
+    answer, more CPU than receiving it (~1 ms), enough to make the runner the bottleneck against a
+    fast server. So answers up to FULL_CHECK_BYTES have every vector's length counted; in larger
+    ones the first and one more are, the second a different one each answer (so every position
+    within batch − 1 answers): ~0.3 ms in all at 64 × 4096 (bench/big_answers.py measures both).
     """
+
+    FULL_CHECK_BYTES = 256 * 1024
 
     def __init__(self) -> None:
         self.dimension: int | None = None
+        self._turn = 0
 
-    def __call__(self, dims: Sequence[int], expected: int) -> int:
-        if len(dims) != expected:
-            raise RequestError("bad_response", f"wrong vector count: sent {expected} inputs, got {len(dims)} embeddings")
-        if not dims:
+    def __call__(self, body: bytes, spans: Sequence[Span], expected: int) -> int:
+        if len(spans) != expected:
+            raise RequestError("bad_response", f"wrong vector count: sent {expected} inputs, got {len(spans)} embeddings")
+        if not spans:
             return self.dimension or 0
+        if len(body) > self.FULL_CHECK_BYTES and len(spans) > 2:
+            self._turn += 1
+            spans = (spans[0], spans[1 + self._turn % (len(spans) - 1)])
+        dims = [body.count(b",", first, end) + 1 for first, end in spans]
         dim = dims[0]
         if any(d != dim for d in dims):
             raise RequestError("bad_response", f"dimension mismatch within one answer: lengths {sorted(set(dims))}")

@@ -13,6 +13,7 @@ from spark_tui.bench.adapters_base import (
     Job,
     Outcome,
     RequestError,
+    Span,
     VectorCheck,
     decode,
     probe_json,
@@ -47,9 +48,9 @@ class EmbeddingAdapter(Adapter):
     def request_for(self, texts: list[str]) -> PreparedRequest:
         """The request that embeds `texts`."""
 
-    def embed_outcome(self, job: Job, dims: list[int], tokens: int | None, **fields: Any) -> Outcome:
-        """Checks the vectors' lengths; tokens the server did not count are estimated (and marked so)."""
-        self.vectors(dims, job.items)
+    def embed_outcome(self, job: Job, response: Response, spans: list[Span], tokens: int | None, **fields: Any) -> Outcome:
+        """Checks the vectors (`spans` in the answer's body); tokens the server did not count are estimated (and marked so)."""
+        self.vectors(response.body, spans, job.items)
         if tokens is None:
             return Outcome(job.items, job.tokens_estimate, True, **fields)
         return Outcome(job.items, tokens, False, **fields)
@@ -120,10 +121,10 @@ class OpenAIEmbeddings(EmbeddingAdapter):
         return self.post_json(self.path, body)
 
     def check(self, job: Job, response: Response) -> Outcome:
-        body, dims = take_values(response.body, "embedding", vector_at)
+        body, spans = take_values(response.body, "embedding", vector_at)
         answer = decode(body, _OpenAIAnswer, "embeddings answer")
         tokens = answer.usage.prompt_tokens if answer.usage else None
-        return self.embed_outcome(job, [dims[item.embedding] for item in answer.data], tokens or None, status=response.status)
+        return self.embed_outcome(job, response, [spans[item.embedding] for item in answer.data], tokens or None, status=response.status)
 
 
 # --- TEI /embed --------------------------------------------------------------------------------
@@ -160,8 +161,8 @@ class TeiEmbed(EmbeddingAdapter):
         return self.post_json(self.path, body)
 
     def check(self, job: Job, response: Response) -> Outcome:
-        dims = top_level_vectors(response.body)
-        if dims is None:  # what came instead, said by msgspec ("Expected `array`, got `object`")
+        spans = top_level_vectors(response.body)
+        if spans is None:  # what came instead, said by msgspec ("Expected `array`, got `object`")
             decode(response.body, list[Any], "TEI /embed answer")
             raise RequestError("bad_response", "unexpected TEI /embed answer")
         headers = response.headers
@@ -172,7 +173,7 @@ class TeiEmbed(EmbeddingAdapter):
                 extra[key] = value
         server_s = _ms(headers.get("x-total-time")) or _ms(headers.get("x-compute-time"))
         tokens = _int(headers.get("x-compute-tokens"))
-        return self.embed_outcome(job, dims, tokens, server_s=server_s, extra=extra or None, status=response.status)
+        return self.embed_outcome(job, response, spans, tokens, server_s=server_s, extra=extra or None, status=response.status)
 
 
 # --- Ollama /api/embed -------------------------------------------------------------------------
@@ -225,7 +226,7 @@ class OllamaEmbed(EmbeddingAdapter):
             extra = {}
             extra["load_s"] = answer.load_duration / 1e9
         server_s = answer.total_duration / 1e9 if answer.total_duration else None
-        return self.embed_outcome(job, found[answer.embeddings], answer.prompt_eval_count or None, server_s=server_s, extra=extra, status=response.status)
+        return self.embed_outcome(job, response, found[answer.embeddings], answer.prompt_eval_count or None, server_s=server_s, extra=extra, status=response.status)
 
 
 # --- NV-Embed-style /embed ---------------------------------------------------------------------
@@ -254,17 +255,17 @@ class NvEmbed(EmbeddingAdapter):
         return self.post_json(self.path, body)
 
     def check(self, job: Job, response: Response) -> Outcome:
-        dims = top_level_vectors(response.body)
-        if dims is None:
+        spans = top_level_vectors(response.body)
+        if spans is None:
             for key in ("embeddings", "vectors"):
                 body, found = take_values(response.body, key, vectors_at)
                 if found:
-                    dims = found[decode(body, dict[str, Any], "/embed answer")[key]]
+                    spans = found[decode(body, dict[str, Any], "/embed answer")[key]]
                     break
             else:
                 answer = decode(response.body, dict[str, msgspec.Raw], "/embed answer")
                 raise RequestError("bad_response", f"the /embed answer has no embeddings (keys: {', '.join(sorted(answer)) or 'none'})")
-        return self.embed_outcome(job, dims, None, status=response.status)
+        return self.embed_outcome(job, response, spans, None, status=response.status)
 
 
 def _str(value: Any) -> str | None:

@@ -116,3 +116,58 @@ def test_endpoint_parsing() -> None:
     for bad, why in [("ftp://h", "only http"), ("http://", "no host"), ("http://h:99999", "invalid URL"), ("http://h/?q=1", r"without \?query")]:
         with pytest.raises(ValueError, match=why):
             Endpoint.parse(bad)
+
+
+async def test_large_requests_and_answers_cross_many_reads_and_writes_intact() -> None:
+    """Bodies of megabytes both ways (the writer waits for a full send buffer; the answer lands in
+    one buffer over many reads), then a small answer on the same connection."""
+    answer = bytes(range(256)) * (6 * 4096)  # 6 MiB, every byte position distinct mod 256
+    upload = b"u" * (8 << 20)
+    received: list[int] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await read_request(reader)
+        received.append(len(request))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(answer))
+        for at in range(0, len(answer), 100_000):  # dribbled, so reads end at odd places
+            writer.write(answer[at : at + 100_000])
+            await writer.drain()
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+
+    server, endpoint = await serve(handler)
+    async with server:
+        conn = Connection(endpoint)
+        big = await conn.send(prepare(endpoint, "POST", "/up", upload, "application/octet-stream"), 20)
+        small = await conn.send(prepare(endpoint, "GET", "/"), 5)
+        conn.close()
+    assert big.body == answer and small.body == b"ok"
+    assert received[0] > len(upload)
+
+
+async def test_cut_answers_absurd_lengths_and_endless_heads_are_bad_responses() -> None:
+    async def answer_with(data: bytes, close: bool):
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await read_request(reader)
+            writer.write(data)
+            await writer.drain()
+            if close:
+                writer.close()
+            else:
+                await asyncio.sleep(5)
+        return await serve(handler)
+
+    cases = [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part", True, "in the middle of its answer"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n", False, "not read"),
+        (b"HTTP/1.1 200 OK\r\nX-Filler: " + b"x" * (2 << 20), False, "header line is too long"),
+    ]
+    for data, close, why in cases:
+        server, endpoint = await answer_with(data, close)
+        async with server:
+            conn = Connection(endpoint)
+            with pytest.raises(TransportError) as exc:
+                await conn.send(prepare(endpoint, "GET", "/"), 5)
+            conn.close()
+        assert exc.value.error == "bad_response" and why in exc.value.message, exc.value.message

@@ -186,6 +186,28 @@ def test_every_vector_is_counted(shape: str) -> None:
         a.check(job(3), response(BIG_ANSWERS[shape](vectors)))
 
 
+@pytest.mark.parametrize("shape", list(BIG_ANSWERS))
+def test_in_large_answers_every_position_is_counted_within_one_round(shape: str) -> None:
+    """Over FULL_CHECK_BYTES the first and a rotating vector are counted: an odd vector elsewhere
+    is caught within batch − 1 answers, an odd first one at once."""
+    a = adapter(shape, model="m")
+    vectors = big_vectors(64, 1024)
+    vectors[37] = vectors[37][:-1]
+    body = BIG_ANSWERS[shape](vectors)
+    assert len(json.dumps(body)) > a.vectors.FULL_CHECK_BYTES
+    for _ in range(63):
+        try:
+            a.check(job(64), response(body))
+        except RequestError as exc:
+            assert "dimension mismatch within one answer: lengths [1023, 1024]" in str(exc)
+            break
+    else:
+        pytest.fail("the odd vector was never counted")
+    fresh = adapter(shape, model="m")
+    with pytest.raises(RequestError, match="lengths \\[1023, 1024\\]"):
+        fresh.check(job(64), response(BIG_ANSWERS[shape]([vectors[37]] + vectors[1:])))
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
