@@ -7,6 +7,7 @@ import asyncio
 import base64
 import io
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -135,9 +136,14 @@ class DoclingServe(Adapter):
             jobs.append(Job(request, batch * pages, meta=_DocBatch(batch, use_async)))
         return jobs
 
-    async def execute(self, conn: Connection, job: Job, timeout: float) -> Outcome:
+    async def fetch(self, conn: Connection, job: Job, timeout: float) -> Callable[[], Outcome]:
         if not job.meta.use_async:
-            return await super().execute(conn, job, timeout)
+            return await super().fetch(conn, job, timeout)
+        outcome = await self._through_async_api(conn, job, timeout)
+        return lambda: outcome
+
+    async def _through_async_api(self, conn: Connection, job: Job, timeout: float) -> Outcome:
+        """Submit, poll until the task ends, fetch and check the result: the documents' whole round."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         submitted = await send(conn, job.request, timeout)

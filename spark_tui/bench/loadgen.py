@@ -5,7 +5,8 @@ A cell: every worker sends one discarded warm-up request (connections open, the 
 then all start together at t0 and issue requests until the duration passes or the request count
 is reached; requests in flight at the end are waited for and counted. A hard stop (cancel, guard)
 abandons requests in flight instead. The hot path does as little as possible: pre-serialised
-requests, one small record per request, no I/O (the sink buffers).
+requests, one small record per request, no I/O (the sink buffers), and each answer checked only
+once the worker has sent its next request, so the check costs no latency.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from spark_tui.bench.adapters_base import Adapter, Job, RequestError
+from spark_tui.bench.adapters_base import Adapter, Job, Outcome, RequestError
 from spark_tui.bench.guards import give_up
 from spark_tui.bench.http import Connection, Endpoint
 from spark_tui.models.bench import CellSpec, RequestRecord
@@ -93,6 +94,7 @@ class CellLoad:
         self._warmed = 0
         self._go = asyncio.Event()
         self._stop_issuing = False
+        self._unsettled = 0  # answers received whose check is still scheduled
 
     async def run(self, hard_stop: asyncio.Event) -> tuple[float, bool]:
         """Run the cell; returns (measured seconds, whether a hard stop cut it short)."""
@@ -111,6 +113,11 @@ class CellLoad:
             end = time.perf_counter()
         else:
             everyone.result()  # a bug in a worker surfaces here instead of vanishing
+        for _ in range(3):  # the last answers' checks were scheduled before the workers ended
+            if not self._unsettled:
+                break
+            await asyncio.sleep(0)
+        if not stopped:
             end = self.progress.last_done or time.perf_counter()
         t0 = self.progress.t0
         return (max(0.0, end - t0) if t0 is not None else 0.0), stopped
@@ -157,15 +164,32 @@ class CellLoad:
     async def _one(self, connection: Connection, job: Job, *, warmup: bool) -> None:
         start = time.perf_counter()
         try:
-            outcome = await self.adapter.execute(connection, job, self.timeout)
+            check = await self.adapter.fetch(connection, job, self.timeout)
+        except Exception as exc:  # noqa: BLE001 - RequestError, or an adapter surprise: one failed request, not a dead run
+            self._settle(job, start, time.perf_counter(), warmup, exc)
+            return
+        end = time.perf_counter()
+        if warmup:
+            self._settle(job, start, end, warmup, check)
+        else:  # checked once the worker has sent its next request, while the server works on it
+            self._unsettled += 1
+            asyncio.get_running_loop().call_soon(self._settle_later, job, start, end, check)
+
+    def _settle_later(self, job: Job, start: float, end: float, check: Callable[[], Outcome]) -> None:
+        self._unsettled -= 1
+        self._settle(job, start, end, False, check)
+
+    def _settle(self, job: Job, start: float, end: float, warmup: bool, answer: Callable[[], Outcome] | Exception) -> None:
+        """Check the answer, record the request and count it."""
+        try:
+            if isinstance(answer, Exception):
+                raise answer
+            outcome = answer()
         except RequestError as exc:
-            end = time.perf_counter()
             record = RequestRecord(self.spec.index, end - self.run_t0, end - start, False, job.items, exc.status, exc.error, exc.message, warmup=warmup)
         except Exception as exc:  # noqa: BLE001 - an adapter surprise is one failed request, not a dead run
-            end = time.perf_counter()
             record = RequestRecord(self.spec.index, end - self.run_t0, end - start, False, job.items, None, "bad_response", f"unexpected answer: {exc!r}", warmup=warmup)
         else:
-            end = time.perf_counter()
             record = RequestRecord(
                 self.spec.index, end - self.run_t0, end - start, True, outcome.items, outcome.status,
                 tokens=outcome.tokens, tokens_estimated=outcome.tokens_estimated, server_s=outcome.server_s,
@@ -176,7 +200,7 @@ class CellLoad:
             return
         progress = self.progress
         progress.finished += 1
-        progress.last_done = end
+        progress.last_done = max(end, progress.last_done or end)
         if record.ok:
             progress.ok += 1
         else:
