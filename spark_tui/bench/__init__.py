@@ -7,7 +7,7 @@ Entry points for the UI and the CLI:
   `run_benchmark_async(...)`; events are in spark_tui.models.bench;
 - launch.py: `ChildRun` runs a plan in its own process (stream.py, `python -m spark_tui.bench.stream`)
   and hands its events on, the dashboard's way; `ThreadRun` runs it in a thread;
-  events.py: events as JSON lines, RequestsFinished folded into a RequestsDigest; WarmupTick;
+  events.py: events as JSON lines, RequestsFinished folded into a RequestsDigest;
 - live.py: `LiveRun`, a run's events folded into what a live screen draws;
 - saved_runs.py: `list_runs`, `load_run`, `iter_records`, `read_throughput`, `compare_runs`, `resolve_run`;
 - report.py: table columns for per-cell summaries (ranked, `fit_columns` for narrow terminals);

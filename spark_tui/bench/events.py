@@ -3,53 +3,20 @@
 
 RequestsFinished never crosses the pipe as records: `digest()` folds it into counts first
 (requests.jsonl on disk keeps every record).
-
-`WarmupTick` is defined here, not beside the other events in spark_tui.models.bench: a listener
-that does not know it (an older screen) ignores it, and nothing else changes.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 
 from spark_tui.bench.plan import BenchPlan
-from spark_tui.models.bench import (
-    BenchEvent,
-    CellFinished,
-    CellStarted,
-    LiveEvent,
-    Notice,
-    RequestsDigest,
-    RequestsFinished,
-    RunFinished,
-    RunStarted,
-    Tick,
-)
+from spark_tui.models.bench import BenchEvent, LiveEvent, RequestsDigest, RequestsFinished
 
-
-@dataclass(frozen=True)
-class WarmupTick:
-    """Each second while a warm-up request waits for its answer (once it has waited half a second):
-    before RunStarted, the only sign of life of a server that is loading a model, or is stuck."""
-
-    waited_s: float
-    timeout_s: float  # no answer within this ends the run
-    request: int  # which warm-up request, from 1
-    requests: int
-
-    def text(self) -> str:
-        """'warming up: waiting for the first answer (model loading?) 12 s, giving up at 120 s'."""
-        what = "the first answer (model loading?)" if self.request == 1 else f"warm-up answer {self.request} of {self.requests}:"
-        return f"warming up: waiting for {what} {self.waited_s:.0f} s, giving up at {self.timeout_s:g} s"
-
-
-EVENT_TYPES: dict[str, type] = {
-    cls.__name__: cls for cls in (RunStarted, WarmupTick, CellStarted, RequestsDigest, Tick, CellFinished, Notice, RunFinished)
-}
+EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in get_args(LiveEvent)}  # every event a live view can get
 
 
 class EventLineError(ValueError):
@@ -89,17 +56,17 @@ def digest(event: RequestsFinished) -> RequestsDigest:
     return RequestsDigest(event.cell, newest, requests, ok, items, warmup, dict(errors), first)
 
 
-def live(event: BenchEvent | WarmupTick) -> LiveEvent | WarmupTick:
+def live(event: BenchEvent | LiveEvent) -> LiveEvent:
     return digest(event) if isinstance(event, RequestsFinished) else event
 
 
-def encode_event(event: BenchEvent | LiveEvent | WarmupTick) -> bytes:
+def encode_event(event: BenchEvent | LiveEvent) -> bytes:
     """One line (ending in a newline) for the event; RequestsFinished is digested first."""
     event = live(event)
     return b'{"type":"%s","event":%s}\n' % (type(event).__name__.encode(), _encoder.encode(event))
 
 
-def decode_event(line: bytes) -> LiveEvent | WarmupTick:
+def decode_event(line: bytes) -> LiveEvent:
     try:
         envelope = _envelope.decode(line)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:

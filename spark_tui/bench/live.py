@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from spark_tui.bench.adapters import adapter_class
-from spark_tui.bench.events import WarmupTick
 from spark_tui.bench.plan import BenchPlan
 from spark_tui.bench.report import cell_notes
 from spark_tui.bench.stats import describe_errors
@@ -30,6 +29,7 @@ from spark_tui.models.bench import (
     SecondPoint,
     ServerInfo,
     Tick,
+    WarmupTick,
 )
 
 Part = Literal["header", "plot", "progress", "cells", "notices"]
@@ -139,7 +139,7 @@ class LiveRun:
 
     # --- folding events ---
 
-    def apply(self, event: LiveEvent | WarmupTick) -> set[Part]:
+    def apply(self, event: LiveEvent) -> set[Part]:
         if isinstance(event, WarmupTick):
             self.warmup = event
             return {"progress"}

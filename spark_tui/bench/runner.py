@@ -6,7 +6,7 @@ Two entry points:
 - `run_benchmark_async(...)`: the same as a coroutine, cancelled through an asyncio.Event.
 
 Events (spark_tui.models.bench.BenchEvent) go to `on_event` in the runner's thread, in this order:
-WarmupTick (spark_tui.bench.events) each second a warm-up request has waited; RunStarted, then per
+WarmupTick each second a warm-up request has waited; RunStarted, then per
 cell CellStarted, RequestsFinished (batched, ≤ 4 per second), Tick (each second, and for the part of
 a second up to the cell's end), CellFinished; Notice whenever needed; RunFinished last, always.
 A warm-up request that gets no answer within the plan's warm-up timeout ends the run (failed).
@@ -28,7 +28,6 @@ from typing import Any, TypeVar
 
 from spark_tui.bench.adapters import make_adapter
 from spark_tui.bench.adapters_base import TOO_LARGE_HINT, Adapter, Job, RequestError
-from spark_tui.bench.events import WarmupTick
 from spark_tui.bench.guards import MemoryGuard, SweepGuard
 from spark_tui.bench.http import Connection
 from spark_tui.bench.loadgen import CellLoad, ConnectionPool
@@ -52,6 +51,7 @@ from spark_tui.models.bench import (
     RunStatus,
     ServerInfo,
     Tick,
+    WarmupTick,
 )
 
 log = logging.getLogger(__name__)

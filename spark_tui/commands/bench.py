@@ -24,8 +24,8 @@ from rich.table import Table
 from spark_tui.bench.adapters import ADAPTERS, adapter_class, adapter_names
 from spark_tui.bench.adapters_base import AdapterOptions
 from spark_tui.bench.machine import machine_sampler
-from spark_tui.bench.events import WarmupTick
 from spark_tui.bench.plan import GIB, WARMUP_TIMEOUT_S, BenchPlan, PlanError, parse_int_list, plan_from_settings
+from spark_tui.bench.plan_form import uses_pages
 from spark_tui.bench.report import cell_notes, fit_columns, summary_cells, summary_columns
 from spark_tui.bench.runner import run_benchmark
 from spark_tui.bench.stream import EventWriter
@@ -41,6 +41,7 @@ from spark_tui.models.bench import (
     RunResult,
     RunStarted,
     Tick,
+    WarmupTick,
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
@@ -75,7 +76,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
     parser.add_argument("--adapter", required=True, choices=names, metavar="NAME",
                         help="; ".join(f"{n}: {ADAPTERS[n].description}" for n in names))
     parser.add_argument("--model", help="model name to request (default: what the server reports)")
-    parser.add_argument("--batch", metavar="LIST", help="batch sizes, e.g. 1,8,32 (items per request)")
+    parser.add_argument("--batch", metavar="LIST", help=batch_help(names))
     parser.add_argument("--concurrency", metavar="LIST", help="concurrency levels, e.g. 1,4 (requests in flight)")
     parser.add_argument("--duration", type=float, metavar="SECONDS", help="seconds per cell (default 20)")
     parser.add_argument("--requests", type=int, metavar="N", help="requests per cell instead of a duration")
@@ -103,6 +104,23 @@ def _add_run_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
         parser.add_argument("--payload", metavar="LIST", help="omniparser: 1080p,1440p,4k; docling: pdf,html,docx")
         parser.add_argument("--pages", type=int, metavar="N", help="docling: pages per document (default 4)")
         parser.add_argument("--docling-async", choices=("auto", "always", "never"), help="docling: use the async API (auto: documents of 20+ pages)")
+
+
+def batch_help(names: list[str]) -> str:
+    """What a batch counts, per adapter where they differ: 'batch sizes, e.g. 1,8,32 (texts per request)';
+    for parse, 'batch sizes, e.g. 1,2,4 (per request: docling: documents of --pages pages; omniparser: 1 frame, fixed)'."""
+    counts: dict[str, str] = {}
+    for name in names:
+        cls = ADAPTERS[name]
+        if cls.fixed_batch is not None:
+            counts[name] = f"{cls.fixed_batch} {cls.unit.removesuffix('s') if cls.fixed_batch == 1 else cls.unit}, fixed"
+        elif uses_pages(cls):
+            counts[name] = "documents of --pages pages"
+        else:
+            counts[name] = cls.unit
+    if len(set(counts.values())) == 1:
+        return f"batch sizes, e.g. 1,8,32 ({next(iter(counts.values()))} per request)"
+    return "batch sizes, e.g. 1,2,4 (per request: " + "; ".join(f"{name}: {what}" for name, what in sorted(counts.items())) + ")"
 
 
 def build_plan(args: argparse.Namespace, config: Config) -> BenchPlan:
@@ -183,7 +201,7 @@ class Progress:
 
     WARMUP_LINE_S = 10
 
-    def __call__(self, event: BenchEvent | WarmupTick) -> None:
+    def __call__(self, event: BenchEvent) -> None:
         if self.quiet:
             return
         if isinstance(event, WarmupTick):

@@ -14,14 +14,29 @@ import msgspec
 BenchKind = Literal["embed", "parse"]
 
 ErrorClass = Literal["400", "413", "422", "429", "4xx", "5xx", "timeout", "connection", "bad_response"]
-"""How a request failed. 413 and 422 on a batch mean "batch too large"; bad_response covers
-malformed JSON, a wrong vector count and a dimension mismatch."""
+"""How a request failed; every class counts against the cell's error limit.
+
+413 means the batch was too large; 400 and 422 mean that too only when the server's words say so
+(the message then ends in adapters_base.TOO_LARGE_HINT), otherwise the request itself was wrong,
+most often the wrong adapter for the server. 429: the server was overloaded. 4xx and 5xx: any
+other status (404/405: wrong path or adapter). timeout: no answer within the request timeout (or
+a docling task not done in time); connection: no connection, or closed before an answer.
+bad_response: a wrong answer (malformed JSON, a wrong vector count, a dimension mismatch, a
+document docling could not convert), one cut short, or a 1xx/3xx status where a result was due."""
 
 ERROR_CLASSES: tuple[ErrorClass, ...] = ("400", "413", "422", "429", "4xx", "5xx", "timeout", "connection", "bad_response")
 
 CellStatus = Literal["ok", "degraded", "failed", "skipped", "cancelled"]
-"""ok: measured without notable errors; degraded: measured, but 429s or an error rate over the limit;
-failed: no request succeeded; skipped: not run (a guard or a server limit said so); cancelled: cut short."""
+"""How a cell ended (spark_tui.bench.stats.judge_cell; the limit is the plan's max_error_rate, 5 %):
+
+ok: measured, errors (if any) within the limit and none of them a 429;
+degraded: measured, with some 429s, all errors together within the limit;
+failed: more errors than the limit (429s and wrong answers included), no request answered right,
+  none finished, or the payload could not be made: its figures are not the server's;
+skipped: not run: over the server's max batch, this or a smaller batch was refused as too large,
+  or a lower concurrency of its batch hit 429s or the error limit (spark_tui.bench.guards);
+cancelled: cut short by a cancel or an abort; what it measured still counts.
+Only ok, degraded and cancelled cells compete for the best rate (stats.best_cell)."""
 
 RunStatus = Literal["running", "completed", "failed", "cancelled", "aborted", "interrupted"]
 """interrupted is only ever read back: the process died while run.json still said running."""
@@ -173,6 +188,23 @@ class RunResult:
 
 
 @dataclass(frozen=True)
+class WarmupTick:
+    """Each second while a warm-up request waits for its answer (once it has waited half a second):
+    before RunStarted, the only sign of life of a server that is loading a model, or is stuck.
+    A listener may ignore it: nothing else depends on it."""
+
+    waited_s: float
+    timeout_s: float  # no answer within this ends the run
+    request: int  # which warm-up request, from 1
+    requests: int
+
+    def text(self) -> str:
+        """'warming up: waiting for the first answer (model loading?) 12 s, giving up at 120 s'."""
+        what = "the first answer (model loading?)" if self.request == 1 else f"warm-up answer {self.request} of {self.requests}:"
+        return f"warming up: waiting for {what} {self.waited_s:.0f} s, giving up at {self.timeout_s:g} s"
+
+
+@dataclass(frozen=True)
 class RunStarted:
     run_id: str
     run_dir: str | None
@@ -261,7 +293,7 @@ class RunFinished:
     result: RunResult
 
 
-BenchEvent = RunStarted | CellStarted | RequestsFinished | Tick | CellFinished | Notice | RunFinished
+BenchEvent = WarmupTick | RunStarted | CellStarted | RequestsFinished | Tick | CellFinished | Notice | RunFinished
 
-LiveEvent = RunStarted | CellStarted | RequestsDigest | Tick | CellFinished | Notice | RunFinished
+LiveEvent = WarmupTick | RunStarted | CellStarted | RequestsDigest | Tick | CellFinished | Notice | RunFinished
 """What a live view receives: events with RequestsFinished replaced by its digest."""

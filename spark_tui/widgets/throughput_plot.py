@@ -52,6 +52,12 @@ class BenchPlot(PlotextPlot):
         except Exception:  # noqa: BLE001 - an odd theme value: a fixed colour is fine
             return fallback
 
+    @property
+    def drawn_inputs(self) -> object:
+        """The inputs of the figure as built (None before the first): the newest ones once a
+        throttled rebuild has run."""
+        return self._drawn
+
     def set_inputs(self, inputs: object) -> None:
         """New data; the figure is rebuilt now or at the next allowed moment."""
         if inputs == self._inputs:

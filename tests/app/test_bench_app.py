@@ -11,10 +11,9 @@ from support import wait_for
 from support import FakeClock, demo_sources
 from textual.widgets import Input, Select, Static
 
-from spark_tui.bench.events import WarmupTick
 from spark_tui.bench.plan import BenchPlan
 from spark_tui.bench_targets import BenchTarget
-from spark_tui.models.bench import RunStarted, ServerInfo
+from spark_tui.models.bench import RunStarted, ServerInfo, WarmupTick
 from spark_tui.sources.demo_probes import DemoProbes
 from spark_tui.widgets.probe_table import ProbeTable
 
@@ -409,9 +408,9 @@ url = "http://127.0.0.1:5001"
 
 
 async def test_the_cell_table_fits_120_columns_and_keeps_the_essentials_at_80(tmp_path: Path) -> None:
-    essentials = ["index", "batch", "conc", "status", "items", "p50", "p99", "errors", "avail"]
-    every = ["index", "batch", "conc", "status", "rps", "items", "tokens", "p50", "p99", "max", "errors", "gpu", "power", "avail"]
-    for width, expected in ((120, every), (80, essentials)):  # one payload: no payload column; p95 goes first
+    essentials = ["index", "batch", "conc", "status", "items", "p50", "p90", "p99", "errors"]
+    more = ["index", "batch", "conc", "status", "items", "tokens", "mean", "p50", "p90", "p99", "errors", "gpu", "power", "avail"]
+    for width, expected in ((120, more), (80, essentials)):  # one payload: no payload column; p95, req/s, max go first
         app = make(tmp_path)
         async with app.run_test(size=(width, 40)) as pilot:
             await pilot.press("b")
@@ -425,10 +424,11 @@ async def test_the_cell_table_fits_120_columns_and_keeps_the_essentials_at_80(tm
             assert list(table.shown_keys) == expected, width
             # every column on screen: nothing cut off, no sideways scrolling
             assert table.virtual_size.width <= table.scrollable_content_region.width, (width, table.virtual_size, table.size)
-            assert [str(c.label) for c in table.columns.values()][-1] == "avail GiB"
+            assert [str(c.label) for c in table.columns.values()][-1] == ("avail GiB" if width == 120 else "errors")
             assert str(table.get_cell("1", "items")) == "1,180" and str(table.get_cell("1", "p50")) == "27.0"
+            assert str(table.get_cell("1", "p90")) == "36.9"
             if width == 120:
-                assert str(table.get_cell("1", "tokens")) == "212k" and str(table.get_cell("1", "rps")) == "148"
+                assert str(table.get_cell("1", "tokens")) == "212k" and str(table.get_cell("1", "mean")) == "28.1"
 
 
 async def test_while_a_warm_up_request_waits_the_screen_says_so(tmp_path: Path) -> None:

@@ -11,11 +11,10 @@ import pytest
 from servers.bench_servers import DIM, ApiServer
 
 from spark_tui.bench.adapters_base import AdapterOptions
-from spark_tui.bench.events import WarmupTick
 from spark_tui.bench.plan import BenchPlan
 from spark_tui.bench.runner import run_benchmark
 from spark_tui.bench.saved_runs import load_run
-from spark_tui.models.bench import RunResult
+from spark_tui.models.bench import RunResult, WarmupTick
 
 
 def run(server: ApiServer, adapter: str, tmp_path: Path, **changes: object) -> RunResult:

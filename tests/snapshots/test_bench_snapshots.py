@@ -14,7 +14,8 @@ from spark_tui.app import make_app
 from spark_tui.bench.plan import BenchPlan
 from spark_tui.bench.results import RunStore
 from spark_tui.config import BenchConfig, Config
-from spark_tui.models.bench import ServerInfo
+from spark_tui.models.bench import CellFinished, RequestsDigest, ServerInfo, Tick
+from spark_tui.widgets.throughput_plot import LatencyInputs, LatencyThroughputPlot, ThroughputInputs, ThroughputPlot
 
 SIZES = [(80, 24), (160, 48)]
 RUNS_ROOT = Path("/tmp/spark-tui-snapshots")  # a fixed path: it is on screen
@@ -61,9 +62,21 @@ def test_bench_mid_run(snap_compare, size) -> None:  # type: ignore[no-untyped-d
         await pilot.pause()
         app.bench.start(PLAN)
         app.screen.sync_view()
-        post(app, *canned_run())
-        await pilot.pause(0.3)
-        await pilot.pause(1.2)  # the plot's next allowed rebuild
+        events = canned_run()
+        post(app, *events)
+        # every event folded in and both plots rebuilt from them (a live plot rebuilds at most once a second)
+        seconds = sum(isinstance(event, Tick) for event in events)
+        last_tick = max(i for i, event in enumerate(events) if isinstance(event, Tick))
+        open_items = sum(event.items for event in events[last_tick:] if isinstance(event, RequestsDigest))  # the second still open
+        cells = sum(isinstance(event, CellFinished) for event in events)
+        throughput, latency = app.screen.query_one(ThroughputPlot), app.screen.query_one(LatencyThroughputPlot)
+
+        def plotted() -> bool:
+            second, cell = throughput.drawn_inputs, latency.drawn_inputs
+            return (isinstance(second, ThroughputInputs) and len(second.points) == seconds and second.open_items == open_items
+                    and isinstance(cell, LatencyInputs) and sum(len(series.summaries) for series in cell.series) == cells)
+
+        await wait_for(pilot, plotted, what="both plots drawn from every event")
         await drawn(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -9,7 +9,7 @@ from rich.console import Console
 
 from spark_tui.bench.plan import GIB, PlanError
 from spark_tui.cli import build_parser
-from spark_tui.commands.bench import build_plan, print_result
+from spark_tui.commands.bench import batch_help, build_plan, print_result
 from spark_tui.config import parse_config
 from spark_tui.models.bench import CellSpec, CellSummary, LatencyStats, MachineStats, RunResult
 
@@ -37,6 +37,12 @@ def test_parse_defaults() -> None:
     assert (omni.batch_sizes, omni.concurrencies, omni.payloads) == ((1,), (1, 2), ("1080p", "4k"))
     docling = plan_from(["parse", "--url", "http://h:5001", "--adapter", "docling", "--pages", "40", "--docling-async", "never"])
     assert (docling.payload.doc_pages, docling.options.docling_async) == (40, "never")
+
+
+def test_the_batch_help_says_what_a_batch_counts_per_adapter() -> None:
+    assert batch_help(["openai", "tei"]) == "batch sizes, e.g. 1,8,32 (texts per request)"
+    assert batch_help(["omniparser", "docling"]) == \
+        "batch sizes, e.g. 1,2,4 (per request: docling: documents of --pages pages; omniparser: 1 frame, fixed)"
 
 
 def test_wrong_adapter_for_the_kind_is_refused_by_argparse(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
 from spark_tui.bench.events import (
     EventLineError,
     StreamRequest,
-    WarmupTick,
     decode_event,
     decode_request,
     digest,
@@ -21,6 +22,7 @@ from spark_tui.models.bench import (
     CellStarted,
     CellSummary,
     LatencyStats,
+    LiveEvent,
     MachineReading,
     Notice,
     RequestRecord,
@@ -31,6 +33,7 @@ from spark_tui.models.bench import (
     RunStarted,
     ServerInfo,
     Tick,
+    WarmupTick,
 )
 
 SPEC = CellSpec(0, "text", 8, 4, 20.0, None)
@@ -54,6 +57,10 @@ def test_every_event_survives_a_line(event: object) -> None:
     line = encode_event(event)  # type: ignore[arg-type]
     assert line.endswith(b"\n") and line.count(b"\n") == 1
     assert decode_event(line) == event
+
+
+def test_every_kind_of_live_event_is_tried_above() -> None:
+    assert {type(e) for e in EVENTS} == set(get_args(LiveEvent))
 
 
 def test_requests_cross_as_a_digest() -> None:

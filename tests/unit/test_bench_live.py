@@ -7,8 +7,11 @@ from spark_tui.bench.live import LiveRun
 from spark_tui.bench.plan import BenchPlan
 from spark_tui.models.bench import (
     CellFinished,
+    CellSpec,
     CellStarted,
     CellSummary,
+    LatencyStats,
+    MachineStats,
     Notice,
     RequestsDigest,
     RunFinished,
@@ -16,8 +19,9 @@ from spark_tui.models.bench import (
     RunStarted,
     ServerInfo,
     Tick,
+    WarmupTick,
 )
-from spark_tui.widgets.cell_table import COLUMNS, compact, fitting_columns, ms, summary_values
+from spark_tui.widgets.cell_table import COLUMNS, compact, fitting_columns, ms, summary_values, table_columns
 
 PLAN = BenchPlan("embed", "tei", "http://127.0.0.1:8080", batch_sizes=(1, 8), concurrencies=(1,), duration_s=10)
 
@@ -82,8 +86,6 @@ def test_a_server_problem_is_a_notice() -> None:
 
 
 def test_a_waiting_warm_up_shows_until_it_is_answered_or_the_run_starts() -> None:
-    from spark_tui.bench.events import WarmupTick
-
     live = LiveRun(PLAN)
     assert live.apply(WarmupTick(3.0, 120.0, 1, 2)) == {"progress"}
     assert live.phase == "starting" and live.warmup is not None and "model loading?" in live.warmup.text()
@@ -106,19 +108,52 @@ def test_a_wide_table_shows_every_column_and_a_narrow_one_drops_the_least_tellin
     assert keys(fitting_columns(200, "texts")) == ALL_KEYS
     assert keys(fitting_columns(200, "texts", one_payload=True)) == [k for k in ALL_KEYS if k != "payload"]
     at_120 = keys(fitting_columns(120, "texts", one_payload=True))
-    assert at_120 == [k for k in ALL_KEYS if k not in ("payload", "p95")]
-    # several payloads: the payload column stays (it tells the rows apart), req/s gives way
-    assert keys(fitting_columns(120, "frames")) == [k for k in ALL_KEYS if k not in ("p95", "rps")]
+    assert at_120 == [k for k in ALL_KEYS if k not in ("payload", "p95", "rps", "max")]
+    # several payloads: the payload column stays (it tells the rows apart), tok/s gives way
+    assert keys(fitting_columns(120, "frames")) == [k for k in ALL_KEYS if k not in ("p95", "rps", "max", "tokens")]
     narrow = keys(fitting_columns(80, "texts", one_payload=True))
-    assert narrow == ["index", "batch", "conc", "status", "items", "p50", "p99", "errors", "avail"]
+    assert narrow == ["index", "batch", "conc", "status", "items", "p50", "p90", "p99", "errors"]
     assert keys(fitting_columns(20, "texts", one_payload=True)) == ["index", "batch", "conc", "status", "items", "p50", "p99", "errors"]
+    # a batch column of one value says nothing per row: it goes before mean
+    assert keys(fitting_columns(80, "texts", one_payload=True, one_batch=True)) == \
+        ["index", "conc", "status", "items", "mean", "p50", "p90", "p99", "errors"]
 
 
 def test_final_figures_are_measured_so_a_bordered_80_column_table_keeps_more() -> None:
     spec = PLAN.cells()[0]
     done = summary_values(CellSummary(spec, "ok", requests=945, ok=945, items_per_s=378.2, requests_per_s=47.27))
-    assert keys(fitting_columns(76, "texts", one_payload=True)) == ["index", "batch", "conc", "status", "items", "p50", "p99", "errors"]
-    assert "avail" in keys(fitting_columns(76, "texts", one_payload=True, rows=[done]))
+    assert keys(fitting_columns(76, "texts", one_payload=True)) == ["index", "batch", "conc", "status", "items", "p50", "p90", "p99", "errors"]
+    assert "mean" in keys(fitting_columns(76, "texts", one_payload=True, rows=[done]))
+
+
+def parse_summary(index: int, payload: str, batch: int, concurrency: int, **figures) -> CellSummary:  # type: ignore[no-untyped-def]
+    latency = LatencyStats(100, 0.41, 0.40, 0.52, 0.55, 0.61, 0.7, 0.3)
+    return CellSummary(CellSpec(index, payload, batch, concurrency, 20.0, None), "ok", requests=100, ok=100, items_per_s=2.4,
+                       requests_per_s=2.4, latency=latency, server_time=LatencyStats(100, 0.35, 0.351, 0.4, 0.41, 0.45, 0.5, 0.3),
+                       machine=MachineStats(20, gpu_util_mean=80, gpu_power_mean=90, mem_available_min=70 * 1024**3), **figures)
+
+
+def test_the_server_time_and_the_adapter_figures_get_columns_where_they_fit() -> None:
+    omni = [parse_summary(i, payload, 1, c, extra_means={"elements": 87.25})
+            for i, (payload, c) in enumerate((p, c) for p in ("1080p", "1440p", "4k") for c in (1, 2))]
+    columns = table_columns(omni)
+    assert [c.key for c in columns if c not in COLUMNS] == ["server", "extra.elements"]
+    values = summary_values(omni[0], columns)
+    assert (values["server"], values["extra.elements"], values["mean"], values["p90"]) == ("351", "87.2", "410", "520")
+    rows = [summary_values(s, columns) for s in omni]
+    fit = lambda width: keys(fitting_columns(width, "frames", columns=columns, one_batch=True, rows=rows))  # noqa: E731
+    assert fit(80) == ["index", "payload", "conc", "status", "items", "mean", "p50", "p90", "p99", "errors"]
+    assert fit(120) == ["index", "payload", "conc", "status", "items", "mean", "p50", "p90", "p99", "errors", "extra.elements", "gpu",
+                        "power", "avail"]
+    assert {"server", "extra.elements", "max", "rps"} <= set(fit(160))
+    # docling: documents (always the batch size) stay out; the status labels are counted
+    docling = [parse_summary(0, "pdf", 4, 1, extra_means={"documents": 4.0, "polls": 2.0}, extra_counts={"status": {"success": 40}})]
+    columns = table_columns(docling)
+    assert [c.key for c in columns if c not in COLUMNS] == ["server", "extra.polls", "counts.status"]
+    assert summary_values(docling[0], columns)["counts.status"] == "success:40"
+    assert [str(c.header) for c in columns if c.key == "extra.polls"] == ["polls"]
+    assert "tokens" not in [c.key for c in columns]  # parse runs count no tokens: no tok/s column of n/a
+    assert "tokens" in [c.key for c in table_columns()]  # until a cell says so
 
 
 def test_figures_are_compact() -> None:
