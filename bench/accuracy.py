@@ -54,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from yardstick import closed_loop  # noqa: E402
 
 from spark_tui.bench.adapters import make_adapter  # noqa: E402
+from spark_tui.bench.allocator import keep_answers_in_heap  # noqa: E402
 from spark_tui.bench.adapters_base import AdapterOptions, PayloadSettings  # noqa: E402
 from spark_tui.bench.plan import BenchPlan  # noqa: E402
 from spark_tui.bench.runner import run_benchmark  # noqa: E402
@@ -419,6 +420,7 @@ def load_average() -> str:
 
 
 def main() -> None:
+    keep_answers_in_heap()  # as `spark-tui bench` and the dashboard's benchmark process do
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="batch 1,64 × concurrency 1,64, 2 s cells, one repeat: to check the script, not for figures")
     parser.add_argument("--full", action="store_true", help="a finer grid: batch 1,4,16,64 × concurrency 1,2,4,8,16,32,64 (~30 minutes)")

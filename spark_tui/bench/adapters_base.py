@@ -102,10 +102,10 @@ class Adapter(ABC):
     def check(self, job: Job, response: Response) -> Outcome:
         """The checked result of a 2xx answer; raises RequestError("bad_response", …) when it is wrong."""
 
-    async def fetch(self, conn: Connection, job: Job, timeout: float) -> Callable[[], Outcome]:
-        """Wait for the answer; returns its check, for the load generator to run once the worker's
-        next request is on its way (checking a large answer then costs no latency)."""
-        response = await send(conn, job.request, timeout)
+    async def fetch(self, conn: Connection, job: Job, timeout: float, meanwhile: Callable[[], None] | None = None) -> Callable[[], Outcome]:
+        """Send the job and wait for its answer; returns the answer's check. `meanwhile` (the
+        previous answer's check) runs as soon as the request is written (see Connection.send)."""
+        response = await send(conn, job.request, timeout, meanwhile)
         return partial(self.check, job, response)
 
     async def execute(self, conn: Connection, job: Job, timeout: float) -> Outcome:
@@ -125,10 +125,10 @@ class Adapter(ABC):
         return prepare(self.endpoint, "GET", path, headers=self.options.headers)
 
 
-async def send(conn: Connection, request: PreparedRequest, timeout: float) -> Response:
+async def send(conn: Connection, request: PreparedRequest, timeout: float, meanwhile: Callable[[], None] | None = None) -> Response:
     """Send and insist on a 2xx answer; anything else is a RequestError with its class."""
     try:
-        response = await conn.send(request, timeout)
+        response = await conn.send(request, timeout, meanwhile)
     except TransportError as exc:
         raise RequestError(exc.error, exc.message) from None
     if not 200 <= response.status < 300:

@@ -136,17 +136,17 @@ class DoclingServe(Adapter):
             jobs.append(Job(request, batch * pages, meta=_DocBatch(batch, use_async)))
         return jobs
 
-    async def fetch(self, conn: Connection, job: Job, timeout: float) -> Callable[[], Outcome]:
+    async def fetch(self, conn: Connection, job: Job, timeout: float, meanwhile: Callable[[], None] | None = None) -> Callable[[], Outcome]:
         if not job.meta.use_async:
-            return await super().fetch(conn, job, timeout)
-        outcome = await self._through_async_api(conn, job, timeout)
+            return await super().fetch(conn, job, timeout, meanwhile)
+        outcome = await self._through_async_api(conn, job, timeout, meanwhile)
         return lambda: outcome
 
-    async def _through_async_api(self, conn: Connection, job: Job, timeout: float) -> Outcome:
+    async def _through_async_api(self, conn: Connection, job: Job, timeout: float, meanwhile: Callable[[], None] | None) -> Outcome:
         """Submit, poll until the task ends, fetch and check the result: the documents' whole round."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        submitted = await send(conn, job.request, timeout)
+        submitted = await send(conn, job.request, timeout, meanwhile)
         task = decode(submitted.body, _DoclingTask, "docling async submission")
         polls = 0
         while task.task_status not in ("success", "failure"):

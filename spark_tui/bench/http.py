@@ -18,6 +18,7 @@ import asyncio
 import secrets
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -154,9 +155,13 @@ class Connection:
         self._deadline: float | None = None  # loop time by which the request in flight must be answered
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
+        self._meanwhile: Callable[[], None] | None = None
 
-    async def send(self, request: PreparedRequest, timeout: float) -> Response:
+    async def send(self, request: PreparedRequest, timeout: float, meanwhile: Callable[[], None] | None = None) -> Response:
         """Send and read the whole answer within `timeout` seconds; raises TransportError.
+
+        `meanwhile` runs once, as soon as the request is written, before its answer is awaited
+        (or when it cannot be written): work done there costs no latency.
 
         The timeout costs next to nothing per request (at thousands a second that matters, see
         bench/accuracy.py): each request only sets a deadline, and one timer per connection,
@@ -169,6 +174,7 @@ class Connection:
         deadline = self._deadline = loop.time() + timeout
         if self._timer is None or self._timer_at > deadline:
             self._arm(deadline)
+        self._meanwhile = meanwhile
         try:
             if self._inbox is not None:
                 reused = self._used
@@ -195,6 +201,12 @@ class Connection:
             raise
         finally:
             self._deadline = None
+            self._run_meanwhile()
+
+    def _run_meanwhile(self) -> None:
+        meanwhile, self._meanwhile = self._meanwhile, None
+        if meanwhile is not None:
+            meanwhile()
 
     def _arm(self, at: float) -> None:
         assert self._loop is not None
@@ -242,6 +254,7 @@ class Connection:
         got_head = False
         try:
             await reader.write(request.wire)
+            self._run_meanwhile()
             try:
                 head = await reader.readuntil(b"\r\n\r\n")
             except asyncio.IncompleteReadError as exc:

@@ -6,7 +6,7 @@ then all start together at t0 and issue requests until the duration passes or th
 is reached; requests in flight at the end are waited for and counted. A hard stop (cancel, guard)
 abandons requests in flight instead. The hot path does as little as possible: pre-serialised
 requests, one small record per request, no I/O (the sink buffers), and each answer checked only
-once the worker has sent its next request, so the check costs no latency.
+once the worker has written its next request, so the check costs no latency.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from spark_tui.bench.adapters_base import Adapter, Job, Outcome, RequestError
 from spark_tui.bench.guards import give_up
@@ -94,7 +95,6 @@ class CellLoad:
         self._warmed = 0
         self._go = asyncio.Event()
         self._stop_issuing = False
-        self._unsettled = 0  # answers received whose check is still scheduled
 
     async def run(self, hard_stop: asyncio.Event) -> tuple[float, bool]:
         """Run the cell; returns (measured seconds, whether a hard stop cut it short)."""
@@ -113,11 +113,6 @@ class CellLoad:
             end = time.perf_counter()
         else:
             everyone.result()  # a bug in a worker surfaces here instead of vanishing
-        for _ in range(3):  # the last answers' checks were scheduled before the workers ended
-            if not self._unsettled:
-                break
-            await asyncio.sleep(0)
-        if not stopped:
             end = self.progress.last_done or time.perf_counter()
         t0 = self.progress.t0
         return (max(0.0, end - t0) if t0 is not None else 0.0), stopped
@@ -143,16 +138,21 @@ class CellLoad:
         jobs, count = self.jobs, len(self.jobs)
         k = index
         if self.warmup:
-            await self._one(connection, jobs[k % count], warmup=True)
+            settle = await self._one(connection, jobs[k % count], warmup=True)
+            if settle is not None:
+                settle()
             k += self.spec.concurrency
         self._warmed += 1
         if self._warmed == self.spec.concurrency:
             self._begin()
         else:
             await self._go.wait()
+        settle = None
         while self._may_issue():
-            await self._one(connection, jobs[k % count], warmup=False)
+            settle = await self._one(connection, jobs[k % count], warmup=False, meanwhile=settle)
             k += self.spec.concurrency
+        if settle is not None:
+            settle()
 
     def _begin(self) -> None:
         progress = self.progress
@@ -161,23 +161,23 @@ class CellLoad:
             progress.deadline = progress.t0 + self.spec.duration_s
         self._go.set()
 
-    async def _one(self, connection: Connection, job: Job, *, warmup: bool) -> None:
+    async def _one(self, connection: Connection, job: Job, *, warmup: bool, meanwhile: Callable[[], None] | None = None) -> Callable[[], None] | None:
+        """Send `job`; returns what settles it (check, record, count), for the worker to run once
+        its next request is written, as `meanwhile`: the check costs no latency and reads an
+        answer still in the CPU's cache. A failed request is settled here, as is `meanwhile`."""
         start = time.perf_counter()
         try:
-            check = await self.adapter.fetch(connection, job, self.timeout)
+            check = await self.adapter.fetch(connection, job, self.timeout, meanwhile)
         except Exception as exc:  # noqa: BLE001 - RequestError, or an adapter surprise: one failed request, not a dead run
-            self._settle(job, start, time.perf_counter(), warmup, exc)
-            return
-        end = time.perf_counter()
-        if warmup:
-            self._settle(job, start, end, warmup, check)
-        else:  # checked once the worker has sent its next request, while the server works on it
-            self._unsettled += 1
-            asyncio.get_running_loop().call_soon(self._settle_later, job, start, end, check)
-
-    def _settle_later(self, job: Job, start: float, end: float, check: Callable[[], Outcome]) -> None:
-        self._unsettled -= 1
-        self._settle(job, start, end, False, check)
+            end = time.perf_counter()
+            if meanwhile is not None:
+                meanwhile()
+            self._settle(job, start, end, warmup, exc)
+            return None
+        finally:
+            if meanwhile is not None:
+                meanwhile()  # a no-op once the request was written (see _Once)
+        return _Once(partial(self._settle, job, start, time.perf_counter(), warmup, check))
 
     def _settle(self, job: Job, start: float, end: float, warmup: bool, answer: Callable[[], Outcome] | Exception) -> None:
         """Check the answer, record the request and count it."""
@@ -207,3 +207,17 @@ class CellLoad:
             progress.errors += 1
             if give_up(progress.ok, progress.errors, self.spec.concurrency):
                 self.stop_issuing(f"stopped after {progress.errors} errors without a single success")
+
+
+class _Once:
+    """A callable that runs its function the first time only."""
+
+    __slots__ = ("_function",)
+
+    def __init__(self, function: Callable[[], None]) -> None:
+        self._function: Callable[[], None] | None = function
+
+    def __call__(self) -> None:
+        function, self._function = self._function, None
+        if function is not None:
+            function()

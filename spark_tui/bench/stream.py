@@ -21,6 +21,7 @@ import sys
 import threading
 from typing import Any, BinaryIO
 
+from spark_tui.bench.allocator import keep_answers_in_heap
 from spark_tui.bench.events import EventLineError, decode_request, encode_event
 from spark_tui.bench.machine import machine_sampler, meminfo_sampler
 from spark_tui.bench.plan import PlanError
@@ -108,6 +109,7 @@ def main() -> int:
         environment["machine_readings"] = "memory only (the dashboard ran in demo mode)"
     else:
         sampler, sources = machine_sampler()
+    keep_answers_in_heap()  # this process only runs the benchmark
     try:
         result = run_benchmark(request.plan, EventWriter(stdout, cancel), cancel, sampler,
                                results_dir=request.results_dir, environment_extra=environment)

@@ -21,6 +21,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from spark_tui.bench.allocator import keep_answers_in_heap
 from spark_tui.bench.adapters import ADAPTERS, adapter_class, adapter_names
 from spark_tui.bench.adapters_base import AdapterOptions
 from spark_tui.bench.machine import machine_sampler
@@ -274,6 +275,7 @@ def run_bench(args: argparse.Namespace, config: Config) -> int:
         progress.line("stopping: keeping what was measured (Ctrl-C again to quit at once)")
 
     previous = signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is threading.main_thread() else None
+    keep_answers_in_heap()  # the command only runs the benchmark
     try:
         result = run_benchmark(plan, listener, cancel, sampler, results_dir=args.out or config.bench.results_dir, environment_extra=environment)
     except PlanError as exc:

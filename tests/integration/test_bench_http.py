@@ -171,3 +171,28 @@ async def test_cut_answers_absurd_lengths_and_endless_heads_are_bad_responses() 
                 await conn.send(prepare(endpoint, "GET", "/"), 5)
             conn.close()
         assert exc.value.error == "bad_response" and why in exc.value.message, exc.value.message
+
+
+async def test_meanwhile_runs_once_while_the_answer_is_awaited_even_when_sending_fails() -> None:
+    calls: list[str] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        for _ in range(200):  # the answer waits until the client did its work meanwhile
+            if calls:
+                break
+            await asyncio.sleep(0.01)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(calls), b"x" * len(calls)))
+        await writer.drain()
+
+    server, endpoint = await serve(handler)
+    async with server:
+        conn = Connection(endpoint)
+        answer = await conn.send(prepare(endpoint, "GET", "/"), 5, meanwhile=lambda: calls.append("checked"))
+        conn.close()
+    assert answer.body == b"x" and calls == ["checked"]
+
+    refused = Endpoint.parse("http://127.0.0.1:9")
+    with pytest.raises(TransportError):
+        await Connection(refused).send(prepare(refused, "GET", "/"), 2, meanwhile=lambda: calls.append("settled anyway"))
+    assert calls == ["checked", "settled anyway"]
