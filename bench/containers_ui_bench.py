@@ -86,10 +86,13 @@ services:
 """
 
 
+# A container's row: a loose one or a Compose project's service (web-1, worker-2, llm-1).
+ROW = rb"sparktui-bench-[0-9a-f]+-\d{3}|(?:web|worker|llm)-\d "
+
 # Keys pressed on the containers screen and what shows once they took effect.
 KEY_CHECKS = [
-    (b"\x1b[6~", rb"sparktui-bench-[0-9a-f]+-\d{3}"),  # page down: the table scrolls, rows drawn again
-    (b"\x1b[5~", rb"sparktui-bench-[0-9a-f]+-\d{3}"),  # page up
+    (b"\x1b[6~", ROW),  # page down: the table scrolls, rows drawn again
+    (b"\x1b[5~", ROW),  # page up
     (b"l", rb"Logs \xc2\xb7"),
     (b"\x1b", rb"Containers \xc2\xb7"),
     (b"d", rb"NVML|Utilization|Cortex"),

@@ -54,8 +54,9 @@ async def test_a_run_started_from_the_form_streams_and_ends_with_its_table(tmp_p
             assert "running" in statuses(app)[0] and statuses(app)[1] == "waiting"
             await wait_for(pilot, lambda: not app.bench.running, timeout=30)
             await wait_for(pilot, lambda: statuses(app) == ["ok", "ok"], what="the end drawn")
+            await wait_for(pilot, lambda: "completed · 2/2 cells" in text(app, "#bench-progress"), what="the end in the progress line")
             progress = text(app, "#bench-progress")
-            assert "completed · 2/2 cells" in progress and "best" in progress and str(tmp_path) in progress
+            assert "best" in progress and str(tmp_path) in progress, progress
             run_dir = app.bench.live.run_dir
             assert not app.screen.check_action("cancel_run", ()) and app.screen.check_action("new_run", ())
     saved = load_run(run_dir)
