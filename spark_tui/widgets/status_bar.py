@@ -34,12 +34,14 @@ class StatusBar(Horizontal):
     }
     """
 
-    hostname: reactive[str] = reactive("")
-    demo: reactive[bool] = reactive(False)
-    paused: reactive[bool] = reactive(False)
-    problem: reactive[str] = reactive("")
-    sampled_at: reactive[float | None] = reactive(None)
-    interval: reactive[float] = reactive(1.0)
+    # The bar itself draws only its background: its texts repaint themselves (repaint=False
+    # spares the whole bar's line a repaint each second, when sampled_at changes).
+    hostname: reactive[str] = reactive("", repaint=False)
+    demo: reactive[bool] = reactive(False, repaint=False)
+    paused: reactive[bool] = reactive(False, repaint=False)
+    problem: reactive[str] = reactive("", repaint=False)
+    sampled_at: reactive[float | None] = reactive(None, repaint=False)
+    interval: reactive[float] = reactive(1.0, repaint=False)
 
     def compose(self) -> ComposeResult:
         self._left = TextLines(id="status-left")

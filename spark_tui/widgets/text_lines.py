@@ -27,6 +27,7 @@ class TextLines(Widget):
 
     def __init__(self, markup: str = "", *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        self.set_reactive(TextLines.auto_links, False)  # no links in our text: skip styling them per line
         self._markup = markup
         self._lines: list[Content] = markup_lines(markup)
         self._drawn: list[list[Strip]] | None = None  # per line, its rows at _drawn_width

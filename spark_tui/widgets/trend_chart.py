@@ -19,6 +19,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from spark_tui.history import Point, columns, grid_end
+from spark_tui.widgets.text import parse_markup
 
 BARS = " ▁▂▃▄▅▆▇█"
 GAP = "·"
@@ -63,20 +64,26 @@ class TrendChart(Widget):
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._title: str = ""
         self._inputs: tuple | None = None
         self._picture: Picture | None = None
         self._strips: list[Strip] = []
         self._strips_for: Picture | None = None
-        self._title_strip: tuple[str, int, Strip] | None = None  # (title, width, its strip)
+        self._style: Style | None = None
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._forget_strips())
 
     def _forget_strips(self) -> None:
         self._strips_for = None
-        self._title_strip = None
+        self._style = None
         self.refresh()
+
+    @property
+    def main_style(self) -> Style:
+        """The chart's colours (rich_style works them out afresh from the ancestors on each call)."""
+        if self._style is None:
+            self._style = self.rich_style
+        return self._style
 
     def plot(
         self,
@@ -108,40 +115,33 @@ class TrendChart(Widget):
             first_column(points, now, span, width),
         )
         if picture != self._picture:
-            self.refresh(changed_region(self._picture, picture).translate((0, self.TITLE_ROWS)))
+            changed = changed_region(self._picture, picture)
+            if changed:
+                self.refresh(changed.translate((0, self.TITLE_ROWS)))
             self._picture = picture
 
     def render_line(self, y: int) -> Strip:
-        if y < self.TITLE_ROWS:
-            return self._title_line()
         y -= self.TITLE_ROWS
         if self._strips_for != self._picture or not self._strips:
             self._strips = self._redraw(self._strips_for, self._picture) if self._picture else []
             self._strips_for = self._picture
         return self._strips[y] if y < len(self._strips) else Strip.blank(self.size.width)
 
-    def _title_line(self) -> Strip:
-        """The title's strip, parsed from markup only when the title or the width changed (the
-        chart's columns repaint every second; its title line usually does not)."""
-        width = self.size.width
-        cached = self._title_strip
-        if cached is None or cached[0] != self._title or cached[1] != width:
-            segments = Content.from_markup(self._title).render_segments(self.get_visual_style("trend-chart--title"))
-            cached = self._title_strip = (self._title, width, Strip(segments).adjust_cell_length(width, self.rich_style))
-        return cached[2]
-
     def _redraw(self, old: Picture | None, new: Picture) -> list[Strip]:
-        """The new picture's strips: between two grid steps only the newest column changes, so
-        each row keeps its old strip up to the first changed column and draws only the rest."""
+        """The new picture's strips: only the rows that changed are drawn again, each from its
+        first changed column on (between two grid steps, the newest column's top cells)."""
+        if old is None or len(self._strips) != new.height:
+            return self._draw(new, self.main_style)
         region = changed_region(old, new)
-        if old is None or region.x == 0 or len(self._strips) != new.height:
-            return self._draw(new, self.rich_style)
-        tails = self._draw(new, self.rich_style, first=region.x)
-        return [Strip.join([strip.crop(0, region.x), tail]) for strip, tail in zip(self._strips, tails)]
+        strips = list(self._strips)
+        for y, tail in zip(region.line_range, self._draw(new, self.main_style, first=region.x, rows=region.line_range)):
+            strips[y] = Strip.join([strips[y].crop(0, region.x), tail]) if region.x else tail
+        return strips
 
-    def _draw(self, picture: Picture, main: Style, first: int = 0) -> list[Strip]:
-        """One strip per row of the columns from `first` on; neighbouring cells of one style
-        become one segment (built as runs here: far cheaper than a segment per cell simplified)."""
+    def _draw(self, picture: Picture, main: Style, first: int = 0, rows: range | None = None) -> list[Strip]:
+        """One strip per row (of `rows`, by default all) of the columns from `first` on; neighbouring
+        cells of one style become one segment (built as runs here: far cheaper than a segment per
+        cell simplified)."""
         background = Style(bgcolor=main.bgcolor)
         lower = self.get_component_rich_style("trend-chart--lower")
         gap = self.get_component_rich_style("trend-chart--gap")
@@ -149,7 +149,7 @@ class TrendChart(Widget):
         lowers = picture.lowers or (None,) * picture.width
         columns = list(zip(picture.totals, lowers))[first:]
         strips = []
-        for row in range(picture.height):
+        for row in range(picture.height) if rows is None else rows:
             floor = (picture.height - 1 - row) * 8  # eighths below this row
             bottom = row == picture.height - 1
             segments: list[Segment] = []
@@ -172,17 +172,42 @@ class TrendChart(Widget):
 
 
 def changed_region(old: Picture | None, new: Picture) -> Region:
-    """Where `new` differs from `old`: between two grid steps only the newest column changes,
-    and repainting just it keeps a wide chart's frame (and what goes to the terminal) small."""
-    full = Region(0, 0, new.width, new.height)
-    if old is None or (old.width, old.height, old.first_column) != (new.width, new.height, new.first_column):
-        return full
-    old_lowers = old.lowers or (None,) * old.width
-    new_lowers = new.lowers or (None,) * new.width
-    changed = [x for x in range(new.width) if old.totals[x] != new.totals[x] or old_lowers[x] != new_lowers[x]]
-    if not changed:
-        return full  # the same columns in another colour role (lowers appeared or went)
-    return Region(changed[0], 0, changed[-1] - changed[0] + 1, new.height)
+    """Where `new` draws differently from `old` (empty if nowhere). Between two grid steps only
+    the newest column changes, and in a column only the rows between its old and its new top, so
+    a second's sample repaints a cell or two of a tall chart; at a grid step, the rows that the
+    scrolling values pass through (an idle chart's bottom rows), not the whole chart."""
+    if old is None or (old.width, old.height) != (new.width, new.height):
+        return Region(0, 0, new.width, new.height)
+    moved: list[tuple[int, range]] = []  # (column, rows counted from the bottom) drawn differently
+    for x, (was, now) in enumerate(zip(drawn_columns(old), drawn_columns(new))):
+        (total, lower, gap), (new_total, new_lower, new_gap) = was, now
+        for rows in (changed_rows(total, new_total), changed_rows(lower, new_lower), range(int(gap != new_gap))):
+            if rows:
+                moved.append((x, rows))
+    if not moved:
+        return Region(0, 0, 0, 0)
+    top = new.height - max(rows.stop for _, rows in moved)
+    bottom = new.height - min(rows.start for _, rows in moved)
+    return Region(moved[0][0], top, moved[-1][0] - moved[0][0] + 1, bottom - top)
+
+
+def drawn_columns(picture: Picture) -> list[tuple[int | None, int | None, bool]]:
+    """What decides each column's cells: its fill, its lower fill, and whether n/a there is a gap
+    (after the history starts) or blank (before)."""
+    lowers = picture.lowers or (None,) * picture.width
+    return [
+        (total, lower, total is None and x >= picture.first_column)
+        for x, (total, lower) in enumerate(zip(picture.totals, lowers))
+    ]
+
+
+def changed_rows(old: int | None, new: int | None) -> range:
+    """The rows, counted from the bottom, whose cell differs between a fill of `old` eighths and
+    one of `new` (n/a draws nothing, or a gap mark on the bottom row)."""
+    if old == new:
+        return range(0)
+    low, high = sorted((old or 0, new or 0))
+    return range(low // 8, max(low, high - 1) // 8 + 1)
 
 
 def levels(points: Sequence[Point], now: float, span: float, width: int, height: int, lo: float, hi: float, max_gap: float) -> Levels:
@@ -242,11 +267,31 @@ class MetricChart(TrendChart):
     def __init__(self, title: str, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.title = title
-        self._title = f"[b]{title}[/b]"
+        self._figures: tuple[str, str] | None = None  # value and note markup in the title, once shown
+        self._title_strip: tuple[object, Strip] | None = None  # (figures and width, the title's strip)
+
+    def _forget_strips(self) -> None:
+        self._title_strip = None
+        super()._forget_strips()
 
     def show(self, value_markup: str, points: Sequence[Point], *, note: str = "", **plot: object) -> None:
-        title = f"[b]{self.title}[/b]  {value_markup}" + (f"   [dim]{note}[/dim]" if note else "")
-        if title != self._title:
-            self._title = title
+        if (value_markup, note) != self._figures:
+            self._figures = (value_markup, note)
             self.refresh(Region(0, 0, self.size.width, 1))
         self.plot(points, **plot)  # type: ignore[arg-type]
+
+    def render_line(self, y: int) -> Strip:
+        return self._title_line() if y == 0 else super().render_line(y)
+
+    def _title_line(self) -> Strip:
+        """The title's strip, drawn only when its figures or the width changed; figures shown
+        before (a value seen again) are not parsed again."""
+        key = (self._figures, self.size.width)
+        if self._title_strip is None or self._title_strip[0] != key:
+            parts: list[str | Content | tuple[str, str]] = [(self.title, "bold")]
+            if self._figures is not None:
+                value, note = self._figures
+                parts += ["  ", parse_markup(value)] + (["   ", parse_markup(note).stylize_before("dim")] if note else [])
+            segments = Content.assemble(*parts).render_segments(self.get_visual_style("trend-chart--title"))
+            self._title_strip = (key, Strip(segments).adjust_cell_length(self.size.width, self.main_style))
+        return self._title_strip[1]
