@@ -68,22 +68,32 @@ class TrendChart(Widget):
         self._picture: Picture | None = None
         self._strips: list[Strip] = []
         self._strips_for: Picture | None = None
-        self._style: Style | None = None
+        self._styles: CellStyles | None = None
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._forget_strips())
 
     def _forget_strips(self) -> None:
         self._strips_for = None
-        self._style = None
+        self._styles = None
         self.refresh()
 
     @property
-    def main_style(self) -> Style:
-        """The chart's colours (rich_style works them out afresh from the ancestors on each call)."""
-        if self._style is None:
-            self._style = self.rich_style
-        return self._style
+    def cell_styles(self) -> CellStyles:
+        """The chart's colours, worked out once per theme (Textual works them out afresh from the
+        ancestors on each call after a refresh, and the chart refreshes every second)."""
+        if self._styles is None:
+            main = self.rich_style
+            lower = self.get_component_rich_style("trend-chart--lower")
+            self._styles = CellStyles(
+                main,
+                lower,
+                Style(bgcolor=main.bgcolor),
+                Style(color=lower.color, bgcolor=main.color),
+                Style(color=lower.color, bgcolor=main.bgcolor),
+                self.get_component_rich_style("trend-chart--gap"),
+            )
+        return self._styles
 
     def plot(
         self,
@@ -131,21 +141,19 @@ class TrendChart(Widget):
         """The new picture's strips: only the rows that changed are drawn again, each from its
         first changed column on (between two grid steps, the newest column's top cells)."""
         if old is None or len(self._strips) != new.height:
-            return self._draw(new, self.main_style)
+            return self._draw(new)
         region = changed_region(old, new)
         strips = list(self._strips)
-        for y, tail in zip(region.line_range, self._draw(new, self.main_style, first=region.x, rows=region.line_range)):
+        for y, tail in zip(region.line_range, self._draw(new, first=region.x, rows=region.line_range)):
             strips[y] = Strip.join([strips[y].crop(0, region.x), tail]) if region.x else tail
         return strips
 
-    def _draw(self, picture: Picture, main: Style, first: int = 0, rows: range | None = None) -> list[Strip]:
+    def _draw(self, picture: Picture, first: int = 0, rows: range | None = None) -> list[Strip]:
         """One strip per row (of `rows`, by default all) of the columns from `first` on; neighbouring
         cells of one style become one segment (built as runs here: far cheaper than a segment per
         cell simplified)."""
-        background = Style(bgcolor=main.bgcolor)
-        lower = self.get_component_rich_style("trend-chart--lower")
-        gap = self.get_component_rich_style("trend-chart--gap")
-        styles = CellStyles(main, lower, background, Style(color=lower.color, bgcolor=main.color), Style(color=lower.color, bgcolor=main.bgcolor))
+        styles = self.cell_styles
+        background, gap = styles.background, styles.gap
         lowers = picture.lowers or (None,) * picture.width
         columns = list(zip(picture.totals, lowers))[first:]
         strips = []
@@ -239,6 +247,7 @@ class CellStyles:
     background: Style
     lower_edge_over_main: Style  # the lower series' top edge in a cell the main one fills
     lower_edge: Style  # ... in a cell where the main series ends too
+    gap: Style  # the n/a mark
 
 
 def cell(total: int, lower: int, styles: CellStyles) -> tuple[str, Style]:
@@ -293,5 +302,5 @@ class MetricChart(TrendChart):
                 value, note = self._figures
                 parts += ["  ", parse_markup(value)] + (["   ", parse_markup(note).stylize_before("dim")] if note else [])
             segments = Content.assemble(*parts).render_segments(self.get_visual_style("trend-chart--title"))
-            self._title_strip = (key, Strip(segments).adjust_cell_length(self.size.width, self.main_style))
+            self._title_strip = (key, Strip(segments).adjust_cell_length(self.size.width, self.cell_styles.main))
         return self._title_strip[1]

@@ -42,7 +42,7 @@ async def test_every_cell_that_changed_is_repainted() -> None:
             return Picture(5, 3, tuple(rng.choice(fills) for _ in range(5)), tuple(rng.choice(fills) for _ in range(5)), rng.randrange(6))
 
         def cells(picture: Picture) -> list[list[str]]:
-            return [[repr(list(strip.crop(x, x + 1))) for x in range(picture.width)] for strip in chart._draw(picture, chart.rich_style)]
+            return [[repr(list(strip.crop(x, x + 1))) for x in range(picture.width)] for strip in chart._draw(picture)]
 
         for _ in range(3000):
             old = random_picture()
@@ -100,11 +100,11 @@ async def test_a_partly_redrawn_chart_matches_a_chart_drawn_from_scratch() -> No
         [chart.render_line(y) for y in range(5)]
         drawn: list[tuple[int, range | None]] = []
         draw = chart._draw
-        chart._draw = lambda picture, main, first=0, rows=None: drawn.append((first, rows)) or draw(picture, main, first, rows)  # type: ignore[method-assign]
+        chart._draw = lambda picture, first=0, rows=None: drawn.append((first, rows)) or draw(picture, first, rows)  # type: ignore[method-assign]
         for newest in (100.0, 3.0, 61.0):
             chart.plot(points[:-1] + [(23.5, newest)], now=24.0, span=24.0, lower=lower[:-1] + [(23.5, newest * 0.9)])
             partly = [chart.render_line(y) for y in range(5)]
-            whole = draw(chart._picture, chart.rich_style)
+            whole = draw(chart._picture)
             assert [s.text for s in partly] == [s.text for s in whole]
             assert [[(seg.text, seg.style) for seg in s.simplify()] for s in partly] == [[(seg.text, seg.style) for seg in s.simplify()] for s in whole]
         assert drawn == [(23, range(0, 5)), (23, range(0, 5)), (23, range(2, 5))]  # the newest column's changed rows
