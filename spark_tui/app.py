@@ -8,6 +8,8 @@ from functools import partial
 from textual import on
 from textual.app import App
 from textual.binding import Binding
+from textual.driver import Driver
+from textual.drivers.linux_driver import LinuxDriver
 from textual.screen import Screen
 from textual.theme import BUILTIN_THEMES
 from textual.timer import Timer
@@ -32,10 +34,12 @@ from spark_tui.polling import Poller
 from spark_tui.screens.dashboard import DashboardScreen
 from spark_tui.screens.help import HelpScreen
 from spark_tui.sources.machine import MachineSources, machine_sources
+from spark_tui.terminal_driver import QuietLinuxDriver
 from spark_tui.widgets.status_bar import StatusBar
 
 SOURCE_LABELS = {"gpu": "GPU (NVML)", "system": "system"}
 REDRAW_COALESCE_S = 0.05
+MACHINE_PARTS = frozenset({"gpu", "system"})  # sampled together each interval
 LAZY_REDRAW_S = 1.2  # probe results and container stats wait (at most) for the next sample's frame
 LAZY_PARTS = frozenset({"probes", "stats"})
 SWITCH_MASK_S = 0.005  # see SparkApp.delay_update
@@ -102,6 +106,10 @@ class SparkApp(App[int]):
         self._redraw_pending: set[str] = set()
         self._redraw_timer: Timer | None = None
         self._redraw_due = 0.0
+
+    def get_driver_class(self) -> type[Driver]:
+        driver = super().get_driver_class()
+        return QuietLinuxDriver if driver is LinuxDriver else driver
 
     def delay_update(self, delay: float = 0.05) -> None:
         # Textual holds the screen for 50 ms at each mode switch to mask its rebuild; our screens
@@ -175,8 +183,14 @@ class SparkApp(App[int]):
         """Samples that arrive together (the pollers run in step) are drawn in one frame:
         every panel changes each second, so each frame repaints nearly the whole screen.
         On the dashboard, probe results and container stats (their side panels), which come on
-        their own cadence, join that frame instead of making one of their own."""
+        their own cadence, join that frame instead of making one of their own. Once the GPU
+        and the system sample are both in, the frame is drawn at once (no timer to wake for)."""
         self._redraw_pending.add(source)
+        if MACHINE_PARTS <= self._redraw_pending:
+            if self._redraw_timer is not None:
+                self._redraw_timer.stop()
+            self._redraw()
+            return
         lazy = source in LAZY_PARTS and self.screen_stack and isinstance(self.screen, DashboardScreen)
         delay = LAZY_REDRAW_S if lazy else REDRAW_COALESCE_S
         due = time.monotonic() + delay

@@ -1,14 +1,16 @@
 """Runs a blocking sample function on a cadence without ever stacking calls.
 
 The next call starts only after the previous one returned, so a slow source stretches its
-interval instead of piling up work. Each call runs in a daemon thread: a call that hangs
-forever (a wedged driver, a dead socket) holds one thread and never blocks the event loop
-or the app's exit.
+interval instead of piling up work. Each poller's calls run in a daemon thread of its own: a
+call that hangs forever (a wedged driver, a dead socket) holds that thread and never blocks
+the event loop, the other pollers or the app's exit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -29,30 +31,64 @@ async def wait_for_event(event: asyncio.Event, timeout: float) -> bool:
     return True
 
 
-async def run_in_daemon_thread(fn: Callable[[], T]) -> T:
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
+def _settle_from_thread(loop: asyncio.AbstractEventLoop, future: asyncio.Future, fn: Callable[[], T]) -> None:
+    """Run `fn` here (a worker thread) and hand its result or exception to `future` on `loop`."""
 
     def settle(setter: Callable, value: object) -> None:
-        if not future.done():
+        if not future.done():  # not cancelled meanwhile
             setter(value)
 
-    def hand_over(setter: Callable, value: object) -> None:
-        try:
-            loop.call_soon_threadsafe(settle, setter, value)
-        except RuntimeError:
-            return  # the loop closed while the call ran (the app quit): nobody waits for it
+    try:
+        value = fn()
+    except BaseException as exc:  # handed to the awaiting coroutine, not lost
+        setter, value = future.set_exception, exc
+    else:
+        setter = future.set_result
+    try:
+        loop.call_soon_threadsafe(settle, setter, value)
+    except RuntimeError:
+        return  # the loop closed while the call ran (the app quit): nobody waits for it
 
-    def target() -> None:
-        try:
-            value = fn()
-        except BaseException as exc:  # handed to the awaiting coroutine, not lost
-            hand_over(future.set_exception, exc)
-        else:
-            hand_over(future.set_result, value)
 
-    threading.Thread(target=target, name=f"poll-{getattr(fn, '__qualname__', 'call')}", daemon=True).start()
+async def run_in_daemon_thread(fn: Callable[[], T]) -> T:
+    """Run a one-off blocking call in a new daemon thread (an action, a preview)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+    name = f"call-{getattr(fn, '__qualname__', 'call')}"
+    threading.Thread(target=_settle_from_thread, args=(loop, future, fn), name=name, daemon=True).start()
     return await future
+
+
+class CallThread:
+    """One daemon thread that runs blocking calls one after another, for a caller that never
+    has two in flight (a poller). A thread started per call costs the process a clone, a
+    handshake that wakes the event loop, and a new thread's start-up, each second for each
+    poller; on a virtual machine that is a measurable part of the dashboard's idle CPU."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._calls: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
+            self._thread.start()
+        self._calls.put((loop, future, fn))
+        return await future
+
+    def _serve(self) -> None:
+        while True:
+            _settle_from_thread(*self._calls.get())
+
+
+def next_due(started: float, interval: float) -> float:
+    """When a call that started at `started` is next due: the next multiple of `interval` on the
+    monotonic clock at least half an interval on. Pollers of one interval thus sample at the same
+    moments, so their timers wake the event loop once and their samples land in one frame."""
+    return (math.floor((started + interval / 2) / interval) + 1) * interval
 
 
 class Poller(Generic[T]):
@@ -78,6 +114,7 @@ class Poller(Generic[T]):
         self._running = asyncio.Event()
         self._running.set()
         self._wake = asyncio.Event()
+        self._thread = CallThread(f"poll-{name}")
         self.failures = 0
         self.in_flight_since: float | None = None  # monotonic start of the call under way
 
@@ -101,7 +138,7 @@ class Poller(Generic[T]):
             started = time.monotonic()
             self.in_flight_since = started
             try:
-                value = await run_in_daemon_thread(self._sample)
+                value = await self._thread.run(self._sample)
             except Exception as exc:
                 self.failures += 1
                 self._on_error(exc)
@@ -109,7 +146,7 @@ class Poller(Generic[T]):
             else:
                 self.failures = 0
                 self._deliver(value)
-                delay = max(0.0, self.interval - (time.monotonic() - started))
+                delay = max(0.0, next_due(started, self.interval) - time.monotonic())
             finally:
                 self.in_flight_since = None
             self._wake.clear()

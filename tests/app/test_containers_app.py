@@ -136,10 +136,17 @@ async def test_engine_down_banner_says_why_and_the_ui_keeps_answering(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("c")
         banner = app.screen.query_one("#engine-banner", Static)
-        await wait_for(pilot, lambda: banner.display and "Docker unreachable" in text_of(banner), what="the banner")
-        text = text_of(banner)
+        shown = ""
+
+        def counting_down() -> bool:  # the countdown reads "retrying now…" in its last half second
+            nonlocal shown
+            shown = text_of(banner)
+            return banner.display and "by itself" in shown
+
+        await wait_for(pilot, counting_down, what="the banner's countdown")
+        text = shown
         assert f"no Docker daemon at unix://{socket} (the socket does not exist)" in text
-        assert "retrying" in text and "by itself" in text
+        assert "Docker unreachable" in text and "retrying" in text
         assert banner.has_class("-down")
         assert all(app.screen.check_action(a, ()) is None for a in ("start", "stop", "logs"))
         note = text_of(app.screen.query_one(ProfilesPanel).query_one("#profiles-note", Static))

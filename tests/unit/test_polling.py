@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from spark_tui.polling import Poller, run_in_daemon_thread
+from spark_tui.polling import CallThread, Poller, run_in_daemon_thread
 
 
 async def test_slow_samples_stretch_the_interval_instead_of_stacking():
@@ -93,3 +93,37 @@ async def test_run_in_daemon_thread_passes_exceptions():
     with pytest.raises(ValueError):
         await run_in_daemon_thread(boom)
     assert await run_in_daemon_thread(lambda: 42) == 42
+
+
+async def test_a_poller_reuses_one_thread_for_its_calls():
+    threads = []
+    poller = Poller("steady", lambda: threads.append(threading.get_ident()), lambda _: None, pytest.fail, interval=0.01)
+    task = asyncio.create_task(poller.run())
+    for _ in range(100):
+        if len(threads) >= 5:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    assert len(threads) >= 5 and len(set(threads)) == 1 and threads[0] != threading.get_ident()
+
+
+async def test_call_thread_passes_results_and_exceptions_in_order():
+    calls = CallThread("t")
+
+    def boom():
+        raise ValueError("x")
+
+    assert await calls.run(lambda: 1) == 1
+    with pytest.raises(ValueError):
+        await calls.run(boom)
+    assert await calls.run(lambda: 2) == 2
+
+
+async def test_a_cancelled_wait_drops_the_late_result_and_the_thread_goes_on():
+    calls = CallThread("t")
+    release = threading.Event()
+    waiting = asyncio.create_task(calls.run(lambda: release.wait(5)))
+    await asyncio.sleep(0.05)
+    waiting.cancel()
+    release.set()
+    assert await calls.run(lambda: "next") == "next"
