@@ -44,8 +44,7 @@ def dockerd_pid() -> int | None:
     try:
         return int(Path("/var/run/docker.pid").read_text().strip())
     except (OSError, ValueError):
-        pass
-    candidates = []
+        candidates = []  # no readable pid file: look for the process
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
@@ -78,8 +77,8 @@ def remove_containers(client: docker.DockerClient, prefix: str) -> None:
     def one(container) -> None:
         try:
             container.remove(force=True)
-        except docker.errors.APIError:
-            pass
+        except docker.errors.APIError as exc:
+            print(f"could not remove {container.name}: {exc}", file=sys.stderr)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(one, mine))

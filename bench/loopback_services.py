@@ -23,7 +23,7 @@ async def start(healthy: int, hung: int, arrivals: dict[int, list[float]] | None
                 writer.write(ANSWER)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-            pass
+            return  # the client hung up or the server is stopping: nothing to answer
         finally:
             writer.close()
 
@@ -31,7 +31,7 @@ async def start(healthy: int, hung: int, arrivals: dict[int, list[float]] | None
         try:
             await reader.read()  # read the request and whatever follows; never answer
         except ConnectionError:
-            pass
+            return  # the client hung up or the server is stopping: nothing to answer
         finally:
             writer.close()
 

@@ -53,7 +53,7 @@ def stop(proc: subprocess.Popen, master: int) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
-        pass
+        proc.poll()  # it had exited already: collect its status
     os.close(master)
 
 

@@ -59,10 +59,11 @@ def summary_columns(unit: str, summaries: Sequence[CellSummary] = ()) -> list[Co
     payloads = varies({s.spec.payload for s in summaries})
     batches = not summaries or varies({s.spec.batch for s in summaries})
     extras = Extras.of(summaries)
+    server = [Column("server ms", 5)] if has_server_time(summaries) else []  # p50 of the server's own time
     columns = [
         Column("#", 1), Column("payload", 1 if payloads else 7, text=True), Column("batch", 1 if batches else 6),
         Column("conc", 1), Column("status", 1, text=True), Column("req/s", 4), Column(f"{unit}/s", 1), Column("tok/s", 5),
-        Column("mean ms", 3), Column("p50 ms", 2), Column("p90 ms", 3), Column("p95 ms", 6), Column("p99 ms", 2), Column("max ms", 5),
+        Column("mean ms", 3), Column("p50 ms", 2), Column("p90 ms", 3), Column("p95 ms", 6), Column("p99 ms", 2), Column("max ms", 5), *server,
         Column("errors", 1), Column("GPU %", 4), Column("GPU W", 5), Column("min avail GiB", 6),
     ]
     for key in extras.means:
@@ -70,6 +71,11 @@ def summary_columns(unit: str, summaries: Sequence[CellSummary] = ()) -> list[Co
         columns.append(Column(header, keep))
     columns += [Column(key, 4, text=True) for key in extras.counts]
     return columns
+
+
+def has_server_time(summaries: Sequence[CellSummary]) -> bool:
+    """Whether the server reported its own processing time for a cell (TEI, Infinity…)."""
+    return any(s.server_time is not None for s in summaries)
 
 
 def summary_headers(unit: str, summaries: Sequence[CellSummary] = ()) -> tuple[str, ...]:
@@ -99,6 +105,7 @@ def summary_cells(s: CellSummary, summaries: Sequence[CellSummary] = ()) -> tupl
         str(s.spec.index + 1), s.spec.payload, str(s.spec.batch), str(s.spec.concurrency), s.status,
         _num(s.requests_per_s, 2), _num(s.items_per_s, 1), tokens,
         *(_ms(getattr(lat, name) if lat else None) for name in ("mean", "p50", "p90", "p95", "p99", "max")),
+        *([_ms(s.server_time.p50 if s.server_time else None)] if has_server_time(summaries) else []),
         f"{s.error_count}/{s.requests}" if s.requests else "0",
         _num(machine.gpu_util_mean if machine else None, 0), _num(machine.gpu_power_mean if machine else None, 0),
         _num(machine.mem_available_min / GIB if machine and machine.mem_available_min is not None else None, 1),

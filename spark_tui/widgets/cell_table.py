@@ -25,7 +25,7 @@ from textual import events
 from textual.widgets import DataTable
 
 from spark_tui.bench.live import CellLive
-from spark_tui.bench.report import EXTRA_FIGURES, Extras
+from spark_tui.bench.report import EXTRA_FIGURES, Extras, has_server_time
 from spark_tui.models.bench import CellSpec, CellSummary
 from spark_tui.widgets.theme_colors import theme_colors
 
@@ -150,7 +150,7 @@ def table_columns(summaries: Sequence[CellSummary] = ()) -> tuple[Column, ...]:
     """COLUMNS, with the server's time (after max) and the adapter's figures (after errors) when a
     finished cell has them; without tok/s once cells finished and none counted tokens (parse runs)."""
     extras = Extras.of(summaries)
-    server = any(s.server_time is not None for s in summaries)
+    server = has_server_time(summaries)
     no_tokens = bool(summaries) and all(s.tokens_per_s is None for s in summaries)
     columns: list[Column] = []
     for column in COLUMNS:

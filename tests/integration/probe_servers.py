@@ -116,7 +116,7 @@ class LoopbackHttp:
         try:
             await self._serve(reader, writer)
         except (asyncio.CancelledError, ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, OSError):
-            pass
+            return  # the client hung up or the server is stopping: nothing to answer
         finally:
             self._writers.discard(writer)
             self._tasks.discard(task)
@@ -198,7 +198,7 @@ async def tcp_server(answer: bytes | None) -> AsyncIterator[int]:
                 await writer.drain()
                 await reader.read(1)  # until the client hangs up
         except (ConnectionError, asyncio.CancelledError):
-            pass
+            return  # the client hung up or the server is stopping: nothing to answer
         finally:
             writer.close()
             tasks.discard(task)

@@ -39,7 +39,7 @@ async def scripted(handler: Handler) -> AsyncIterator[tuple[int, list[bytes]]]:
         try:
             await handler(_Recording(reader, heads), writer, count)  # type: ignore[arg-type]
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass
+            return  # the client hung up or the server is stopping: nothing to answer
         finally:
             writer.close()
             tasks.discard(task)

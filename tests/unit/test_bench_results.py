@@ -146,5 +146,11 @@ def test_report_rows() -> None:
         "#": "3", "payload": "4k", "batch": "1", "conc": "2", "status": "ok", "req/s": "0.50", "frames/s": "0.5", "tok/s": "~2",
         "mean ms": "500.0", "p50 ms": "500.0", "p90 ms": "500.0", "p95 ms": "500.0", "p99 ms": "500.0", "max ms": "500.0", "errors": "0/1", "GPU %": "n/a", "GPU W": "n/a",
         "min avail GiB": "n/a"}
+    assert "server ms" not in summary_headers("frames", [summary])  # no server reported its time
+    timed = summarize_cell(spec, [RequestRecord(2, 1.0, 0.5, True, 1, 200, server_s=0.125)], 2.0)
+    headers = summary_headers("frames", [summary, timed])
+    assert headers[headers.index("max ms") + 1] == "server ms"
+    assert dict(zip(headers, summary_cells(timed, [summary, timed]), strict=True))["server ms"] == "125.0"
+    assert dict(zip(headers, summary_cells(summary, [summary, timed]), strict=True))["server ms"] == "n/a"
     skipped = CellSummary(spec, "skipped", "batch 64 is over the server's limit of 32 items per request")
     assert cell_notes([summary, skipped]) == ["cell 3 (4k b=1 c=2) skipped: batch 64 is over the server's limit of 32 items per request"]
