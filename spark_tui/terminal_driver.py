@@ -24,7 +24,8 @@ AWAKE_AFTER_INPUT_S = max(1.0, constants.ESCAPE_DELAY + 2 * TICK_S)
 
 
 class WakingEvent(threading.Event):
-    """A threading.Event that a selector can wait on: setting it makes a pipe readable."""
+    """A threading.Event that a selector can wait on: setting it makes a pipe readable. The pipe
+    lives as long as the driver (a suspended app's input thread stops and starts again)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -42,10 +43,6 @@ class WakingEvent(threading.Event):
                 pass
         except BlockingIOError:
             return  # drained
-
-    def close(self) -> None:
-        os.close(self.fileno)
-        os.close(self._wake)
 
 
 class QuietLinuxDriver(LinuxDriver):
@@ -73,7 +70,3 @@ class QuietLinuxDriver(LinuxDriver):
                         self.process_message(event)
                 for event in parser.tick():
                     self.process_message(event)
-
-    def close(self) -> None:
-        super().close()
-        self.exit_event.close()

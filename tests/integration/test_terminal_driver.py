@@ -2,6 +2,7 @@
 escape too) arrive, an idle app's input thread sleeps, and quitting does not wait for it."""
 
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -55,3 +56,23 @@ def test_quit_is_prompt_while_the_input_thread_sleeps(dashboard):
     dashboard.proc.wait(timeout=5)
     assert time.monotonic() - started < 1.5
     assert dashboard.proc.returncode == 0
+
+
+def test_suspended_and_resumed_it_takes_keys_again(dashboard):
+    os.kill(dashboard.proc.pid, signal.SIGTSTP)  # as ctrl+z in a shell: the app leaves the screen and stops
+    for _ in range(50):
+        if process_state(dashboard.proc.pid) == "T":
+            break
+        time.sleep(0.05)
+    assert process_state(dashboard.proc.pid) == "T"
+    os.kill(dashboard.proc.pid, signal.SIGCONT)  # fg
+    dashboard.key(b"p", rb"PAUSED", timeout=5)
+    os.write(dashboard.master, b"q")
+    assert dashboard.proc.wait(timeout=5) == 0
+
+
+def process_state(pid: int) -> str:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("State:"):
+            return line.split()[1]
+    return "?"
