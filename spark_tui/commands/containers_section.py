@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from datetime import datetime, timezone
 
 from rich.console import Console
@@ -20,7 +21,17 @@ HEALTH_STYLE = {"healthy": "green", "starting": "yellow", "unhealthy": "bold red
 
 
 def collect_containers(args: argparse.Namespace, config: Config) -> ContainersReport:
-    return containers_snapshot(config)
+    return demo_snapshot(config) if getattr(args, "demo", False) else containers_snapshot(config)
+
+
+def demo_snapshot(config: Config) -> ContainersReport:
+    """`snapshot --demo`: the simulated Spark's containers, as the dashboard's demo shows them."""
+    from spark_tui.sources.demo_docker import DemoDocker
+
+    docker = DemoDocker(config=config.docker)
+    containers = docker.containers()
+    stats = docker.sample_stats(containers, None)
+    return ContainersReport(taken_at=time.time(), engine=docker.status, containers=containers, stats=stats, notes=("simulated containers (--demo)",))
 
 
 def ports_text(ports: tuple[PublishedPort, ...]) -> str:
@@ -78,6 +89,8 @@ def render_containers(console: Console, report: ContainersReport) -> None:
                 container.image,
             )
     console.print(table)
+    for note in report.notes:
+        console.print(Text(f"  {note}", style="dim"))
 
 
 CONTAINERS_SECTION = SnapshotSection("containers", collect_containers, render_containers)

@@ -179,3 +179,4 @@ class ContainersReport:
     engine: EngineStatus
     containers: tuple[Container, ...] = ()
     stats: dict[str, ContainerStats] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()

@@ -55,6 +55,15 @@ def test_demo_snapshot_json_is_a_gb10_with_unified_memory(tmp_path):
     assert data["memory"]["unified"] is True
     assert data["memory"]["total"] > 100 * 1024**3
     assert [g["name"] for g in data["system"]["core_groups"]] == ["Cortex-A725", "Cortex-X925"]
+    containers = json.loads(proc.stdout)["containers"]  # the simulated Spark's, not this machine's Docker
+    assert "ai-vllm-1" in {c["name"] for c in containers["containers"]}
+    assert containers["notes"] == ["simulated containers (--demo)"]
+
+
+def test_demo_snapshot_table_shows_the_simulated_containers(tmp_path):
+    proc = spark_tui("--demo", "snapshot", env_extra={"XDG_CONFIG_HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert "ai-vllm-1" in proc.stdout and "simulated containers (--demo)" in proc.stdout
 
 
 def test_snapshot_table_on_this_machine_explains_the_missing_gpu(tmp_path):
