@@ -39,7 +39,6 @@ from spark_tui.widgets.status_bar import StatusBar
 
 SOURCE_LABELS = {"gpu": "GPU (NVML)", "system": "system"}
 REDRAW_COALESCE_S = 0.05
-MACHINE_PARTS = frozenset({"gpu", "system"})  # sampled together each interval
 LAZY_REDRAW_S = 1.2  # probe results and container stats wait (at most) for the next sample's frame
 LAZY_PARTS = frozenset({"probes", "stats"})
 SWITCH_MASK_S = 0.005  # see SparkApp.delay_update
@@ -186,7 +185,7 @@ class SparkApp(App[int]):
         their own cadence, join that frame instead of making one of their own. Once the GPU
         and the system sample are both in, the frame is drawn at once (no timer to wake for)."""
         self._redraw_pending.add(source)
-        if MACHINE_PARTS <= self._redraw_pending:
+        if self.pollers.keys() <= self._redraw_pending:  # the GPU and the system sample, taken together
             if self._redraw_timer is not None:
                 self._redraw_timer.stop()
             self._redraw()

@@ -68,6 +68,7 @@ class TrendChart(Widget):
         self._picture: Picture | None = None
         self._strips: list[Strip] = []
         self._strips_for: Picture | None = None
+        self._unpainted = Region(0, 0, 0, 0)  # where the pictures since _strips_for changed
         self._styles: CellStyles | None = None
 
     def on_mount(self) -> None:
@@ -127,6 +128,7 @@ class TrendChart(Widget):
         if picture != self._picture:
             changed = changed_region(self._picture, picture)
             if changed:
+                self._unpainted = self._unpainted.union(changed) if self._unpainted else changed
                 self.refresh(changed.translate((0, self.TITLE_ROWS)))
             self._picture = picture
 
@@ -134,7 +136,7 @@ class TrendChart(Widget):
         y -= self.TITLE_ROWS
         if self._strips_for != self._picture or not self._strips:
             self._strips = self._redraw(self._strips_for, self._picture) if self._picture else []
-            self._strips_for = self._picture
+            self._strips_for, self._unpainted = self._picture, Region(0, 0, 0, 0)
         return self._strips[y] if y < len(self._strips) else Strip.blank(self.size.width)
 
     def _redraw(self, old: Picture | None, new: Picture) -> list[Strip]:
@@ -142,7 +144,7 @@ class TrendChart(Widget):
         first changed column on (between two grid steps, the newest column's top cells)."""
         if old is None or len(self._strips) != new.height:
             return self._draw(new)
-        region = changed_region(old, new)
+        region = self._unpainted  # found by plot() already, as it asked for the repaint
         strips = list(self._strips)
         for y, tail in zip(region.line_range, self._draw(new, first=region.x, rows=region.line_range)):
             strips[y] = Strip.join([strips[y].crop(0, region.x), tail]) if region.x else tail

@@ -108,3 +108,17 @@ async def test_a_partly_redrawn_chart_matches_a_chart_drawn_from_scratch() -> No
             assert [s.text for s in partly] == [s.text for s in whole]
             assert [[(seg.text, seg.style) for seg in s.simplify()] for s in partly] == [[(seg.text, seg.style) for seg in s.simplify()] for s in whole]
         assert drawn == [(23, range(0, 5)), (23, range(0, 5)), (23, range(2, 5))]  # the newest column's changed rows
+
+
+async def test_samples_plotted_while_the_chart_was_not_drawn_all_show_when_it_is() -> None:
+    app = ChartApp()
+    async with app.run_test(size=(24, 5)) as pilot:
+        chart = app.query_one(TrendChart)
+        points = [(t + 0.5, 10.0 * (t % 11)) for t in range(24)]
+        chart.plot(points, now=24.0, span=24.0)
+        await pilot.pause()
+        [chart.render_line(y) for y in range(5)]
+        chart.plot(points[:-2] + [(22.5, 100.0), (23.5, 0.0)], now=24.0, span=24.0)  # not drawn (a hidden screen)
+        chart.plot(points[:-1] + [(23.5, 90.0)], now=24.0, span=24.0)
+        partly = [chart.render_line(y).text for y in range(5)]
+        assert partly == [s.text for s in chart._draw(chart._picture)]
