@@ -53,11 +53,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from yardstick import closed_loop  # noqa: E402
 
-from spark_tui.bench.adapters import make_adapter  # noqa: E402
-from spark_tui.bench.allocator import keep_answers_in_heap  # noqa: E402
-from spark_tui.bench.adapters_base import AdapterOptions, PayloadSettings  # noqa: E402
-from spark_tui.bench.plan import BenchPlan  # noqa: E402
-from spark_tui.bench.runner import run_benchmark  # noqa: E402
+from spark_tui.core.bench.adapters import make_adapter  # noqa: E402
+from spark_tui.core.bench.allocator import keep_answers_in_heap  # noqa: E402
+from spark_tui.core.bench.adapters_base import AdapterOptions, PayloadSettings  # noqa: E402
+from spark_tui.core.bench.plan import BenchPlan  # noqa: E402
+from spark_tui.core.bench.runner import run_benchmark  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"

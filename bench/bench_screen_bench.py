@@ -9,7 +9,7 @@ run headless (`spark-tui bench embed`, no screen at all). Medians of --runs runs
     python bench/bench_screen_bench.py                    # both modes, 3 runs each
     python bench/bench_screen_bench.py --modes child --runs 5 --seconds 20
 
-"thread" mode swaps the app's launcher for ThreadRun (spark_tui.bench.launch) in a wrapper;
+"thread" mode swaps the app's launcher for ThreadRun (spark_tui.core.bench.launch) in a wrapper;
 the app as shipped uses "child".
 """
 
@@ -108,12 +108,12 @@ class LoopbackServer:
 
 
 def saved_items_per_s(data_home: str) -> float:
-    from spark_tui.bench.saved_runs import list_runs
+    from spark_tui.core.bench.saved_runs import list_runs
 
     runs = list_runs(Path(data_home) / "spark-tui" / "runs")
     if not runs or not runs[0].summaries:
         raise RuntimeError("the run left no summary")
-    from spark_tui.bench.saved_runs import load_run
+    from spark_tui.core.bench.saved_runs import load_run
 
     run = load_run(runs[0].directory)
     return run.summaries[0].items_per_s or 0.0
@@ -121,7 +121,7 @@ def saved_items_per_s(data_home: str) -> float:
 
 def wait_for_result(data_home: str, timeout: float) -> float:
     """The run's items/s once its results on disk say it ended."""
-    from spark_tui.bench.saved_runs import list_runs
+    from spark_tui.core.bench.saved_runs import list_runs
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -187,8 +187,8 @@ def headless_run(server: LoopbackServer, args: argparse.Namespace) -> float:
 
 def run_app(mode: str, argv: list[str]) -> None:
     """The dashboard as shipped ("child"), or with the run in a thread of the app ("thread")."""
-    from spark_tui import live_bench
-    from spark_tui.bench.launch import ThreadRun
+    from spark_tui.ui.bench import controller as live_bench
+    from spark_tui.core.bench.launch import ThreadRun
     from spark_tui.cli import main
 
     if mode == "thread":

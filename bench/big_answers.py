@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loopback_server import ServerModel, _Connection  # noqa: E402
 from yardstick import closed_loop  # noqa: E402
 
-from spark_tui.bench.adapters import make_adapter  # noqa: E402
-from spark_tui.bench.adapters_base import AdapterOptions, PayloadSettings  # noqa: E402
-from spark_tui.bench.http import Response  # noqa: E402
-from spark_tui.bench.plan import BenchPlan  # noqa: E402
-from spark_tui.bench.runner import run_benchmark  # noqa: E402
+from spark_tui.core.bench.adapters import make_adapter  # noqa: E402
+from spark_tui.core.bench.adapters_base import AdapterOptions, PayloadSettings  # noqa: E402
+from spark_tui.core.bench.http import Response  # noqa: E402
+from spark_tui.core.bench.plan import BenchPlan  # noqa: E402
+from spark_tui.core.bench.runner import run_benchmark  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SIZES = ((64, 4096), (32, 1024))

@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import docker  # noqa: E402
 
 from spark_tui.config import DockerConfig  # noqa: E402
-from spark_tui.sources.container_stats import ContainerStatsReader  # noqa: E402
-from spark_tui.sources.docker_containers import ContainerCatalog  # noqa: E402
-from spark_tui.sources.docker_engine import DockerEngine  # noqa: E402
+from spark_tui.core.docker.stats import ContainerStatsReader  # noqa: E402
+from spark_tui.core.docker.containers import ContainerCatalog  # noqa: E402
+from spark_tui.core.docker.engine import DockerEngine  # noqa: E402
 
 IMAGE = "local/busybox"
 TICKS = os.sysconf("SC_CLK_TCK")

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loopback_services  # noqa: E402
 
 from spark_tui.models.probes import ProbeChecked, ProbeEvent, ProbeSpec, ProbeState  # noqa: E402
-from spark_tui.sources.probes import ProbeEngine  # noqa: E402
+from spark_tui.core.services.engine import ProbeEngine  # noqa: E402
 
 LAG_WINDOW_S = 10.0
 

@@ -20,9 +20,9 @@ from containers_support import feed_containers  # noqa: E402
 from probe_support import feed_demo_probes  # noqa: E402
 from support import FakeClock, demo_sources  # noqa: E402
 
-from spark_tui.app import make_app  # noqa: E402
-from spark_tui.sources.demo_docker import DemoDocker  # noqa: E402
-from spark_tui.sources.demo_probes import DemoProbes  # noqa: E402
+from spark_tui.ui.app import make_app  # noqa: E402
+from spark_tui.core.demo.docker import DemoDocker  # noqa: E402
+from spark_tui.core.demo.probes import DemoProbes  # noqa: E402
 
 
 async def capture(size: tuple[int, int], seconds: int) -> str:

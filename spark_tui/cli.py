@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 
 from spark_tui import __version__
-from spark_tui.config import Config, ConfigError, load_config, resolve_config_path
+from spark_tui.models.settings import Config, ConfigError
+from spark_tui.config import load_config, resolve_config_path
 
 COMMAND_MODULES = (
     "spark_tui.commands.snapshot",
@@ -95,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_dashboard(args: argparse.Namespace, config: Config) -> int:
-    from spark_tui.app import make_app, validate_theme
+    from spark_tui.ui.app import make_app, validate_theme
 
     problem = validate_theme(config.dashboard.theme)
     if problem:

@@ -7,9 +7,9 @@ from __future__ import annotations
 from support import wait_for
 from textual.widgets import Input, Select
 
-from spark_tui.bench.events import StreamRequest
-from spark_tui.bench.plan import BenchPlan
-from spark_tui.live_bench import BenchEventArrived
+from spark_tui.core.bench.events import StreamRequest
+from spark_tui.core.bench.plan import BenchPlan
+from spark_tui.ui.messages import BenchEventArrived
 from spark_tui.models.bench import (
     CellFinished,
     CellSpec,
@@ -23,8 +23,8 @@ from spark_tui.models.bench import (
     ServerInfo,
     Tick,
 )
-from spark_tui.screens.bench import BenchScreen
-from spark_tui.widgets.bench_form import BenchForm
+from spark_tui.ui.bench.screen import BenchScreen
+from spark_tui.ui.bench.form import BenchForm
 
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from support import FakeClock, demo_sources, feed
 
-from spark_tui.app import SparkApp, make_app
-from spark_tui.config import Config
-from spark_tui.container_messages import ContainersChanged, ContainerStatsSampled, ProfilesChanged
-from spark_tui.messages import GpuSampled
-from spark_tui.sources.demo_docker import DemoDocker
+from spark_tui.ui.app import SparkApp, make_app
+from spark_tui.models.settings import Config
+from spark_tui.ui.messages import ContainersChanged, ContainerStatsSampled, ProfilesChanged
+from spark_tui.ui.messages import GpuSampled
+from spark_tui.core.demo.docker import DemoDocker
 
 
 def demo_app(clock: FakeClock, *, config: Config | None = None, pace_s: float = 0.01, start_polling: bool = False) -> tuple[SparkApp, DemoDocker]:

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 
 from support import FakeClock, demo_sources
 
-from spark_tui.app import SparkApp, make_app
-from spark_tui.config import Config
+from spark_tui.ui.app import SparkApp, make_app
+from spark_tui.models.settings import Config
 from spark_tui.models.probes import ProbeSpec
-from spark_tui.probe_messages import ProbesReported
-from spark_tui.sources.demo_probes import DemoProbes
-from spark_tui.sources.probes import ProbeEngine
+from spark_tui.ui.messages import ProbesReported
+from spark_tui.core.demo.probes import DemoProbes
+from spark_tui.core.services.engine import ProbeEngine
 
 
 def demo_app(clock: FakeClock) -> tuple[SparkApp, DemoProbes]:

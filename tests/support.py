@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from spark_tui.messages import GpuSampled, SystemSampled
-from spark_tui.sources.demo import DemoSpark
-from spark_tui.sources.fake_nvml import FakeNvml
-from spark_tui.sources.machine import MachineSources
-from spark_tui.sources.nvml import NvmlSource
-from spark_tui.sources.system import SystemSource
+from spark_tui.ui.messages import GpuSampled, SystemSampled
+from spark_tui.core.demo.machine import DemoSpark
+from spark_tui.core.demo.fake_nvml import FakeNvml
+from spark_tui.core.machine.sources import MachineSources
+from spark_tui.core.machine.nvml import NvmlSource
+from spark_tui.core.machine.system import SystemSource
 
 EPOCH = 1_790_000_000.0  # a fixed wall-clock start (2026-09-21 UTC)
 

@@ -21,19 +21,19 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from spark_tui.bench.allocator import keep_answers_in_heap
-from spark_tui.bench.adapters import ADAPTERS, adapter_class, adapter_names
-from spark_tui.bench.adapters_base import AdapterOptions
-from spark_tui.bench.machine import machine_sampler
-from spark_tui.bench.plan import GIB, WARMUP_TIMEOUT_S, BenchPlan, PlanError, parse_int_list, plan_from_settings
-from spark_tui.bench.plan_form import uses_pages
-from spark_tui.bench.report import cell_notes, fit_columns, summary_cells, summary_columns
-from spark_tui.bench.runner import run_benchmark
-from spark_tui.bench.stream import EventWriter
-from spark_tui.bench.saved_runs import compare_runs, list_runs, load_run, resolve_run
+from spark_tui.core.bench.allocator import keep_answers_in_heap
+from spark_tui.core.bench.adapters import ADAPTERS, adapter_class, adapter_names
+from spark_tui.core.bench.adapters_base import AdapterOptions
+from spark_tui.core.bench.machine import machine_sampler
+from spark_tui.core.bench.plan import GIB, WARMUP_TIMEOUT_S, BenchPlan, PlanError, parse_int_list, plan_from_settings
+from spark_tui.core.bench.plan_form import uses_pages
+from spark_tui.core.bench.report import cell_notes, fit_columns, summary_cells, summary_columns
+from spark_tui.core.bench.runner import run_benchmark
+from spark_tui.core.bench.stream import EventWriter
+from spark_tui.core.bench.saved_runs import compare_runs, list_runs, load_run, resolve_run
 from spark_tui.commands import output_console
-from spark_tui.config import Config
-from spark_tui.masking import mask_text
+from spark_tui.models.settings import Config
+from spark_tui.core.masking import mask_text
 from spark_tui.models.bench import (
     BenchEvent,
     CellFinished,

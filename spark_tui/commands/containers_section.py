@@ -1,4 +1,4 @@
-"""The containers part of `spark-tui snapshot`: `CONTAINERS_SECTION` (collect + render)."""
+"""The containers part of `spark-tui snapshot`: collect_containers and render_containers."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from spark_tui import format as fmt
-from spark_tui.commands.snapshot import SnapshotSection
-from spark_tui.config import Config
+from spark_tui.core import format as fmt
+from spark_tui.models.settings import Config
 from spark_tui.models.containers import Container, ContainersReport, PublishedPort, group_by_project
-from spark_tui.sources.containers_snapshot import containers_snapshot
+from spark_tui.core.docker.snapshot import containers_snapshot
 
 STATE_STYLE = {"running": "green", "restarting": "yellow", "paused": "yellow", "exited": "dim", "created": "dim", "dead": "red"}
 HEALTH_STYLE = {"healthy": "green", "starting": "yellow", "unhealthy": "bold red"}
@@ -26,7 +25,7 @@ def collect_containers(args: argparse.Namespace, config: Config) -> ContainersRe
 
 def demo_snapshot(config: Config) -> ContainersReport:
     """`snapshot --demo`: the simulated Spark's containers, as the dashboard's demo shows them."""
-    from spark_tui.sources.demo_docker import DemoDocker
+    from spark_tui.core.demo.docker import DemoDocker
 
     docker = DemoDocker(config=config.docker)
     containers = docker.containers()
@@ -92,5 +91,3 @@ def render_containers(console: Console, report: ContainersReport) -> None:
     for note in report.notes:
         console.print(Text(f"  {note}", style="dim"))
 
-
-CONTAINERS_SECTION = SnapshotSection("containers", collect_containers, render_containers)

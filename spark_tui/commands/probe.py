@@ -20,12 +20,12 @@ from rich.table import Table
 from rich.text import Text
 
 from spark_tui.commands import output_console
-from spark_tui.config import Config, ConfigError
+from spark_tui.models.settings import Config, ConfigError
 from spark_tui.models.containers import Container
 from spark_tui.models.probes import ProbeResult, ProbeSnapshot, ProbeSpec, ProbeState
-from spark_tui.probes_text import describe_service, latency
-from spark_tui.sources.discovery import plan_probes
-from spark_tui.sources.presets import configured_probes
+from spark_tui.core.services.text import describe_service, latency
+from spark_tui.core.services.discovery import plan_probes
+from spark_tui.core.services.presets import configured_probes
 
 EXIT_OK, EXIT_DOWN, EXIT_USAGE = 0, 1, 2
 DISCOVERY_TIMEOUT_S = 5.0
@@ -58,8 +58,8 @@ def running_containers(config: Config) -> tuple[list[Container], str | None]:
     """The running containers, or none and why (a note for the user)."""
     import docker.errors
 
-    from spark_tui.sources.docker_containers import container_from_summary
-    from spark_tui.sources.docker_engine import DockerEngine, DockerUnavailable
+    from spark_tui.core.docker.containers import container_from_summary
+    from spark_tui.core.docker.engine import DockerEngine, DockerUnavailable
 
     engine = DockerEngine(host=config.docker.host, timeout=DISCOVERY_TIMEOUT_S)
     try:
@@ -90,7 +90,7 @@ def collect_probes(args: argparse.Namespace, config: Config) -> ProbeSnapshot:
     the snapshot command's services section."""
     if getattr(args, "demo", False):
         return demo_snapshot()
-    from spark_tui.sources.probes import check_once_blocking
+    from spark_tui.core.services.engine import check_once_blocking
 
     try:
         specs, notes = probe_specs(config, discover=not getattr(args, "no_discover", False))
@@ -104,14 +104,14 @@ def collect_probes(args: argparse.Namespace, config: Config) -> ProbeSnapshot:
 
 def demo_snapshot() -> ProbeSnapshot:
     """`snapshot --demo`: the simulated Spark's services, as the dashboard's demo shows them."""
-    from spark_tui.sources.demo_probes import DemoProbes
+    from spark_tui.core.demo.probes import DemoProbes
 
     results = tuple(event.status.result for event in DemoProbes().replay() if event.status.result is not None)
     return ProbeSnapshot(results=results, notes=("simulated services (--demo)",))
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from spark_tui.sources.probes import check_once_blocking
+    from spark_tui.core.services.engine import check_once_blocking
 
     # configured probes win over discovered ones: when every name is one, Docker has nothing to add
     configured = {probe.name for probe in config.probes if probe.enabled}

@@ -20,19 +20,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from spark_tui import format as fmt
+from spark_tui.core import format as fmt
 from spark_tui.commands import output_console
-from spark_tui.config import Config
-from spark_tui.masking import mask_argv
+from spark_tui.models.settings import Config
+from spark_tui.core.masking import mask_argv
 from spark_tui.models.compose import ComposeOverview, ComposeProject, MemoryBudget, ServiceState
 from spark_tui.models.containers import Container
-from spark_tui.sources.compose_cli import CommandRun, ComposeUnavailable, docker_cli
-from spark_tui.sources.compose_model import InvalidName
-from spark_tui.sources.compose_projects import ComposeProjects, ProfileNotFound, ProjectUnreadable, find_profile
-from spark_tui.sources.docker_containers import ContainerCatalog
-from spark_tui.sources.docker_engine import DockerEngine, DockerUnavailable
-from spark_tui.sources.memory_budget import PeakStore, profile_budget
-from spark_tui.sources.system import parse_meminfo, read_proc_file
+from spark_tui.core.compose.cli import CommandRun, ComposeUnavailable, docker_cli
+from spark_tui.core.compose.model import InvalidName
+from spark_tui.core.compose.projects import ComposeProjects, ProfileNotFound, ProjectUnreadable, find_profile
+from spark_tui.core.docker.containers import ContainerCatalog
+from spark_tui.core.docker.engine import DockerEngine, DockerUnavailable
+from spark_tui.core.compose.memory_budget import PeakStore, profile_budget
+from spark_tui.core.machine.system import parse_meminfo, read_proc_file
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 

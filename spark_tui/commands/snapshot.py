@@ -1,6 +1,6 @@
 """`spark-tui snapshot [--json]`: one sample of everything, printed, then exit.
 
-Other domains add a section by appending a `SnapshotSection` to SECTIONS.
+Each domain gives a section (collect + render), listed in SECTIONS in the order printed.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from spark_tui import format as fmt
+from spark_tui.core import format as fmt
 from spark_tui.commands import output_console
-from spark_tui.config import Config
+from spark_tui.commands.containers_section import collect_containers, render_containers
+from spark_tui.commands.probe import collect_probes, render_probes
+from spark_tui.models.settings import Config
 from spark_tui.models.machine import GpuReport, MemoryOverview, SystemSample
-from spark_tui.sources.machine import machine_sources
-from spark_tui.sources.memory import memory_overview
+from spark_tui.core.machine.sources import machine_sources
+from spark_tui.core.machine.memory import memory_overview
 
 CPU_WINDOW_S = 0.5  # CPU load and I/O rates need two readings this far apart
 
@@ -120,7 +122,11 @@ def render_machine(console: Console, snap: MachineSnapshot) -> None:
     console.print(table)
 
 
-SECTIONS: list[SnapshotSection] = [SnapshotSection("machine", collect_machine, render_machine)]
+SECTIONS: list[SnapshotSection] = [
+    SnapshotSection("machine", collect_machine, render_machine),
+    SnapshotSection("containers", collect_containers, render_containers),
+    SnapshotSection("probes", collect_probes, render_probes),
+]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -140,11 +146,3 @@ def run(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-# Sections of other domains import SnapshotSection from this module, so they are added last.
-from spark_tui.commands.containers_section import CONTAINERS_SECTION  # noqa: E402
-
-SECTIONS.append(CONTAINERS_SECTION)
-
-from spark_tui.commands.probe import collect_probes, render_probes  # noqa: E402
-
-SECTIONS.append(SnapshotSection("probes", collect_probes, render_probes))

@@ -27,14 +27,14 @@ document docling could not convert), one cut short, or a 1xx/3xx status where a 
 ERROR_CLASSES: tuple[ErrorClass, ...] = ("400", "413", "422", "429", "4xx", "5xx", "timeout", "connection", "bad_response")
 
 CellStatus = Literal["ok", "degraded", "failed", "skipped", "cancelled"]
-"""How a cell ended (spark_tui.bench.stats.judge_cell; the limit is the plan's max_error_rate, 5 %):
+"""How a cell ended (spark_tui.core.bench.stats.judge_cell; the limit is the plan's max_error_rate, 5 %):
 
 ok: measured, errors (if any) within the limit and none of them a 429;
 degraded: measured, with some 429s, all errors together within the limit;
 failed: more errors than the limit (429s and wrong answers included), no request answered right,
   none finished, or the payload could not be made: its figures are not the server's;
 skipped: not run: over the server's max batch, this or a smaller batch was refused as too large,
-  or a lower concurrency of its batch hit 429s or the error limit (spark_tui.bench.guards);
+  or a lower concurrency of its batch hit 429s or the error limit (spark_tui.core.bench.guards);
 cancelled: cut short by a cancel or an abort; what it measured still counts.
 Only ok, degraded and cancelled cells compete for the best rate (stats.best_cell)."""
 

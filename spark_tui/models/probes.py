@@ -28,7 +28,7 @@ Origin = Literal["config", "discovered"]
 class ProbeSpec:
     """One thing to check, on its own cadence.
 
-    `kind` is "http", "http-json", "tcp" or a preset name (spark_tui.sources.presets.PRESETS).
+    `kind` is "http", "http-json", "tcp" or a preset name (spark_tui.core.services.presets.PRESETS).
     For a preset, `url` is the service's base URL and the preset adds its own paths.
     `url` may hold credentials (postgresql://user:password@…): show `display_url`.
     """

@@ -11,20 +11,21 @@ from support import wait_for
 from support import FakeClock, demo_sources
 from textual.widgets import Input, Select, Static
 
-from spark_tui.bench.plan import BenchPlan
-from spark_tui.bench_targets import BenchTarget
+from spark_tui.core.bench.plan import BenchPlan
+from spark_tui.ui.bench.targets import BenchTarget
 from spark_tui.models.bench import RunStarted, ServerInfo, WarmupTick
-from spark_tui.sources.demo_probes import DemoProbes
-from spark_tui.widgets.probe_table import ProbeTable
+from spark_tui.core.demo.probes import DemoProbes
+from spark_tui.ui.services.table import ProbeTable
 
-from spark_tui.app import make_app
-from spark_tui.config import BenchConfig, Config, parse_config
+from spark_tui.ui.app import make_app
+from spark_tui.models.settings import BenchConfig, Config
+from spark_tui.config import parse_config
 from spark_tui.models.bench import RunFinished, RunResult
-from spark_tui.screens.bench import BenchScreen
-from spark_tui.screens.history import HistoryScreen
-from spark_tui.widgets.bench_form import BenchForm
-from spark_tui.widgets.cell_table import CellTable
-from spark_tui.widgets.throughput_plot import LatencyThroughputPlot, ThroughputPlot
+from spark_tui.ui.bench.screen import BenchScreen
+from spark_tui.ui.bench.runs import HistoryScreen
+from spark_tui.ui.bench.form import BenchForm
+from spark_tui.ui.bench.cell_table import CellTable
+from spark_tui.ui.bench.plots import LatencyThroughputPlot, ThroughputPlot
 
 SIZE = (100, 32)
 
@@ -208,7 +209,7 @@ async def test_events_of_an_earlier_run_are_ignored(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         app.bench.start(PLAN)
         stale = app.bench._run - 1
-        from spark_tui.live_bench import BenchEventArrived
+        from spark_tui.ui.messages import BenchEventArrived
 
         app.post_message(BenchEventArrived(stale, canned_run()[0]))
         await pilot.pause(0.1)
@@ -440,7 +441,7 @@ async def test_while_a_warm_up_request_waits_the_screen_says_so(tmp_path: Path) 
         app.screen.sync_view()
         await wait_for(pilot, lambda: "starting" in text(app, "#bench-progress"))
         first, second = WarmupTick(12.4, 120.0, 1, 2), WarmupTick(3.0, 120.0, 2, 2)
-        post(app, first)  # the wording is the event's own (spark_tui.bench.events)
+        post(app, first)  # the wording is the event's own (spark_tui.core.bench.events)
         await wait_for(pilot, lambda: first.text() in text(app, "#bench-progress"), what="the warm-up wait drawn")
         assert "12 s" in first.text() and "x cancels" in text(app, "#bench-progress")
         post(app, second)

@@ -8,19 +8,19 @@ from containers_support import demo_app, feed_containers
 from support import wait_for
 from support import FakeClock, demo_sources
 
-from spark_tui.app import make_app
-from spark_tui.config import ComposeConfig, Config, DockerConfig
-from spark_tui.masking import MASK
-from spark_tui.screens.confirm import ConfirmScreen
-from spark_tui.screens.containers import ContainersScreen
-from spark_tui.screens.dashboard import DashboardScreen
-from spark_tui.screens.inspect import InspectScreen
-from spark_tui.screens.logs import LogsScreen
-from spark_tui.sources.docker_backend import DockerBackend
-from spark_tui.sources.memory_budget import PeakStore
-from spark_tui.widgets.container_table import ContainerTable
-from spark_tui.widgets.gpu_panel import GpuPanel
-from spark_tui.widgets.profiles_panel import ProfilesPanel, WrappedLog
+from spark_tui.ui.app import make_app
+from spark_tui.models.settings import ComposeConfig, Config, DockerConfig
+from spark_tui.core.masking import MASK
+from spark_tui.ui.screens.confirm import ConfirmScreen
+from spark_tui.ui.containers.screen import ContainersScreen
+from spark_tui.ui.dashboard.screen import DashboardScreen
+from spark_tui.ui.containers.inspect import InspectScreen
+from spark_tui.ui.containers.logs import LogsScreen
+from spark_tui.core.docker.engine_backend import DockerBackend
+from spark_tui.core.compose.memory_budget import PeakStore
+from spark_tui.ui.containers.table import ContainerTable
+from spark_tui.ui.dashboard.gpu_panel import GpuPanel
+from spark_tui.ui.containers.profiles_panel import ProfilesPanel, WrappedLog
 from textual.widgets import DataTable, Log, Static
 
 SIZE = (120, 36)
@@ -108,7 +108,7 @@ async def test_stop_asks_first_and_no_leaves_the_container_running():
         assert "stopping" in cell(screen.query_one(ContainerTable), VLLM, "state") or docker.service_state(VLLM) == "exited"
         await wait_for(pilot, lambda: docker.service_state(VLLM) == "exited", what="the stop")
         listing = next(docker.updates())  # the watcher's next listing, through the message path
-        from spark_tui.container_messages import ContainersChanged
+        from spark_tui.ui.messages import ContainersChanged
 
         app.post_message(ContainersChanged(listing))
         await wait_for(pilot, lambda: "exit 0" in cell(screen.query_one(ContainerTable), VLLM, "state"), what="the row to show the stop")
@@ -268,7 +268,7 @@ async def test_live_demo_session_updates_by_itself_and_quits_cleanly():
 
 
 async def test_row_table_draws_again_only_the_rows_that_changed_and_keeps_the_cursor_on_its_row():
-    from spark_tui.widgets.row_table import RowTable, TableColumn
+    from spark_tui.ui.widgets.row_table import RowTable, TableColumn
     from textual.app import App
 
     class OneTable(App):
@@ -360,7 +360,7 @@ def engine_down_listing(listing, retry_in: float = 16.0):
 
 
 async def test_docker_down_counts_down_retries_on_t_and_greys_what_needs_the_engine():
-    from spark_tui.container_messages import ContainersChanged
+    from spark_tui.ui.messages import ContainersChanged
 
     app, docker = demo_app(FakeClock())
     pokes: list[bool] = []
@@ -412,7 +412,7 @@ async def test_docker_down_counts_down_retries_on_t_and_greys_what_needs_the_eng
 
 
 async def test_no_containers_while_docker_is_down_is_not_called_empty():
-    from spark_tui.container_messages import ContainersChanged
+    from spark_tui.ui.messages import ContainersChanged
     from spark_tui.models.containers import ContainerListing
 
     app, docker = demo_app(FakeClock())
@@ -473,7 +473,7 @@ async def test_a_failed_dry_run_never_blocks_the_start_and_is_noted():
 async def test_brackets_from_docker_show_as_docker_wrote_them():
     from dataclasses import replace
 
-    from spark_tui.container_messages import ContainersChanged
+    from spark_tui.ui.messages import ContainersChanged
 
     app, docker = demo_app(FakeClock())
     async with app.run_test(size=SIZE) as pilot:

@@ -6,14 +6,14 @@ import time
 import pynvml
 from support import FakeClock, demo_sources, feed, nvml_sources, wait_for
 
-from spark_tui.app import make_app
-from spark_tui.screens.dashboard import DashboardScreen
-from spark_tui.screens.help import HelpScreen
-from spark_tui.sources.fake_nvml import GPU_IS_LOST, FakeNvml, gb10_static
-from spark_tui.widgets.gpu_panel import GpuPanel
-from spark_tui.widgets.memory_panel import MemoryPanel
-from spark_tui.widgets.status_bar import StatusBar
-from spark_tui.widgets.text_lines import TextLines
+from spark_tui.ui.app import make_app
+from spark_tui.ui.dashboard.screen import DashboardScreen
+from spark_tui.ui.screens.help import HelpScreen
+from spark_tui.core.demo.fake_nvml import GPU_IS_LOST, FakeNvml, gb10_static
+from spark_tui.ui.dashboard.gpu_panel import GpuPanel
+from spark_tui.ui.dashboard.memory_panel import MemoryPanel
+from spark_tui.ui.widgets.status_bar import StatusBar
+from spark_tui.ui.widgets.text_lines import TextLines
 from textual.widgets import DataTable, Static
 
 SIZE = (100, 30)

@@ -3,10 +3,10 @@ and the key bar at the bottom shows and presses the keys."""
 
 from support import FakeClock, demo_sources
 
-from spark_tui.app import make_app
-from spark_tui.screens.containers import ContainersScreen
-from spark_tui.screens.dashboard import DashboardScreen
-from spark_tui.widgets.key_bar import KeyBar
+from spark_tui.ui.app import make_app
+from spark_tui.ui.containers.screen import ContainersScreen
+from spark_tui.ui.dashboard.screen import DashboardScreen
+from spark_tui.ui.widgets.key_bar import KeyBar
 
 
 def bar_text(app) -> str:  # type: ignore[no-untyped-def]
@@ -64,7 +64,7 @@ async def test_the_key_bar_drops_what_does_not_fit_and_keeps_the_palette_key():
 
 
 async def test_help_opens_again_after_closing_and_follows_a_resize_made_meanwhile():
-    from spark_tui.screens.help import HelpScreen
+    from spark_tui.ui.screens.help import HelpScreen
 
     app = make_app(sources=demo_sources(FakeClock()), start_polling=False)
     async with app.run_test(size=(120, 36)) as pilot:

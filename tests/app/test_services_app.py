@@ -12,18 +12,18 @@ from integration.probe_servers import LoopbackHttp, Reply, free_port, hung_liste
 from probe_support import demo_app, engine_app, feed_demo_probes
 from support import wait_for
 from support import FakeClock
-from spark_tui.widgets.text_lines import TextLines
+from spark_tui.ui.widgets.text_lines import TextLines
 from textual.widgets import Static
 
 from spark_tui.cli import main
 from spark_tui.models.probes import ProbeSpec, ProbeState
-from spark_tui.screens.dashboard import DashboardScreen
-from spark_tui.screens.help import HelpScreen
-from spark_tui.screens.probe_detail import ProbeDetailScreen
-from spark_tui.screens.services import ServicesScreen
-from spark_tui.sources.demo_probes import DOCLING_READY_AT_S
-from spark_tui.widgets.probe_table import ProbeTable
-from spark_tui.widgets.services_panel import ServicesPanel
+from spark_tui.ui.dashboard.screen import DashboardScreen
+from spark_tui.ui.screens.help import HelpScreen
+from spark_tui.ui.services.detail import ProbeDetailScreen
+from spark_tui.ui.services.screen import ServicesScreen
+from spark_tui.core.demo.probes import DOCLING_READY_AT_S
+from spark_tui.ui.services.table import ProbeTable
+from spark_tui.ui.services.panel import ServicesPanel
 
 SIZE = (224, 30)  # wide: every column (probe_table.WIDE_FROM)
 

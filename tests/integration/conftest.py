@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from spark_tui.sources.docker_engine import DockerEngine
+from spark_tui.core.docker.engine import DockerEngine
 
 IMAGE = "local/busybox"
 TEST_LABEL = "sparktui.test"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from servers.bench_servers import ApiServer
 
-from spark_tui.bench.saved_runs import iter_records, list_runs, load_run
+from spark_tui.core.bench.saved_runs import iter_records, list_runs, load_run
 
 
 def bench(*args: str, tmp_path: Path) -> list[str]:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from servers.bench_servers import DIM, ApiServer
 
-from spark_tui.bench.adapters_base import AdapterOptions
-from spark_tui.bench.plan import BenchPlan
-from spark_tui.bench.runner import run_benchmark
-from spark_tui.bench.saved_runs import load_run
+from spark_tui.core.bench.adapters_base import AdapterOptions
+from spark_tui.core.bench.plan import BenchPlan
+from spark_tui.core.bench.runner import run_benchmark
+from spark_tui.core.bench.saved_runs import load_run
 from spark_tui.models.bench import RunResult, WarmupTick
 
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from spark_tui.bench.http import Connection, Endpoint, TransportError, prepare
+from spark_tui.core.bench.http import Connection, Endpoint, TransportError, prepare
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from servers.bench_servers import ApiServer
 
-from spark_tui.bench.events import StreamRequest
-from spark_tui.bench.launch import ChildRun
-from spark_tui.bench.plan import BenchPlan
-from spark_tui.bench.saved_runs import load_run
+from spark_tui.core.bench.events import StreamRequest
+from spark_tui.core.bench.launch import ChildRun
+from spark_tui.core.bench.plan import BenchPlan
+from spark_tui.core.bench.saved_runs import load_run
 from spark_tui.models.bench import CellFinished, CellStarted, RequestsDigest, RunFinished, RunStarted, Tick
 
 WAIT_S = 30
@@ -119,7 +119,7 @@ def test_the_cli_streams_events_as_json_lines(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from spark_tui.bench.events import decode_event
+    from spark_tui.core.bench.events import decode_event
 
     with ApiServer("openai", delay_s=0.002) as server:
         proc = subprocess.run(

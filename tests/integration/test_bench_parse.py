@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from servers.bench_servers import ApiServer
 
-from spark_tui.bench.adapters_base import AdapterOptions, PayloadSettings
-from spark_tui.bench.plan import BenchPlan
-from spark_tui.bench.runner import run_benchmark
+from spark_tui.core.bench.adapters_base import AdapterOptions, PayloadSettings
+from spark_tui.core.bench.plan import BenchPlan
+from spark_tui.core.bench.runner import run_benchmark
 from spark_tui.models.bench import RunResult
 
 
@@ -69,7 +69,7 @@ def test_long_documents_go_through_the_async_api(tmp_path: Path) -> None:
 
 
 def test_omniparser_rejects_batches_before_running(tmp_path: Path) -> None:
-    from spark_tui.bench.plan import PlanError
+    from spark_tui.core.bench.plan import PlanError
 
     with pytest.raises(PlanError, match="omniparser takes 1 item per request"):
         BenchPlan("parse", "omniparser", "http://127.0.0.1:1", batch_sizes=(1, 4)).validate()

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from servers.bench_servers import ApiServer
 
-from spark_tui.bench.plan import GIB, BenchPlan
-from spark_tui.bench.runner import run_benchmark
-from spark_tui.bench.saved_runs import read_throughput
+from spark_tui.core.bench.plan import GIB, BenchPlan
+from spark_tui.core.bench.runner import run_benchmark
+from spark_tui.core.bench.saved_runs import read_throughput
 from spark_tui.models.bench import (
     CellFinished,
     CellStarted,

@@ -15,16 +15,16 @@ from servers.bench_servers import ApiServer
 from support import FakeClock, demo_sources
 from textual.widgets import DataTable, Input, Static
 
-from spark_tui.app import make_app
-from spark_tui.bench.plan import BenchPlan
-from spark_tui.bench.runner import run_benchmark
-from spark_tui.bench.saved_runs import load_run
-from spark_tui.config import BenchConfig, Config
-from spark_tui.screens.bench import BenchScreen
-from spark_tui.screens.dashboard import DashboardScreen
-from spark_tui.screens.help import HelpScreen
-from spark_tui.screens.history import CompareScreen, HistoryScreen, RunScreen
-from spark_tui.widgets.cell_table import CellTable
+from spark_tui.ui.app import make_app
+from spark_tui.core.bench.plan import BenchPlan
+from spark_tui.core.bench.runner import run_benchmark
+from spark_tui.core.bench.saved_runs import load_run
+from spark_tui.models.settings import BenchConfig, Config
+from spark_tui.ui.bench.screen import BenchScreen
+from spark_tui.ui.dashboard.screen import DashboardScreen
+from spark_tui.ui.screens.help import HelpScreen
+from spark_tui.ui.bench.runs import CompareScreen, HistoryScreen, RunScreen
+from spark_tui.ui.bench.cell_table import CellTable
 
 SIZE = (120, 40)
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from spark_tui.config import ComposeConfig, ComposeProjectConfig
+from spark_tui.models.settings import ComposeConfig, ComposeProjectConfig
 from spark_tui.models.compose import ComposeOverview, ComposeProject, UpPreview
-from spark_tui.sources.compose_cli import CommandRun
-from spark_tui.sources.compose_projects import ComposeProjects, find_profile
-from spark_tui.sources.docker_containers import ContainerCatalog
+from spark_tui.core.compose.cli import CommandRun
+from spark_tui.core.compose.projects import ComposeProjects, find_profile
+from spark_tui.core.docker.containers import ContainerCatalog
 from tests.integration.conftest import PROFILED_PROJECT, DockerKit, docker
 
 pytestmark = pytest.mark.docker

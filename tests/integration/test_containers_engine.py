@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from spark_tui.masking import MASK
+from spark_tui.core.masking import MASK
 from spark_tui.models.containers import ContainerListing
-from spark_tui.sources.cgroups import CgroupFs, gpu_memory_by_container
-from spark_tui.sources.container_logs import LogFollower
-from spark_tui.sources.container_stats import ContainerStatsReader
-from spark_tui.sources.container_watcher import ContainerWatcher
-from spark_tui.sources.docker_containers import (
+from spark_tui.core.machine.cgroups import CgroupFs, gpu_memory_by_container
+from spark_tui.core.docker.logs import LogFollower
+from spark_tui.core.docker.stats import ContainerStatsReader
+from spark_tui.core.docker.watcher import ContainerWatcher
+from spark_tui.core.docker.containers import (
     ContainerActionError,
     ContainerCatalog,
     inspect_container,

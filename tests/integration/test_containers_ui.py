@@ -15,17 +15,17 @@ from pathlib import Path
 import pytest
 from support import FakeClock, demo_sources
 
-from spark_tui.app import SparkApp, make_app
-from spark_tui.config import ComposeConfig, ComposeProjectConfig, Config, DockerConfig
-from spark_tui.masking import MASK
-from spark_tui.screens.confirm import ConfirmScreen
-from spark_tui.screens.containers import ContainersScreen
-from spark_tui.screens.inspect import InspectScreen
-from spark_tui.screens.logs import LogsScreen
-from spark_tui.sources.docker_backend import DockerBackend
-from spark_tui.sources.memory_budget import PeakStore
-from spark_tui.widgets.container_table import ContainerTable
-from spark_tui.widgets.profiles_panel import ProfilesPanel, WrappedLog
+from spark_tui.ui.app import SparkApp, make_app
+from spark_tui.models.settings import ComposeConfig, ComposeProjectConfig, Config, DockerConfig
+from spark_tui.core.masking import MASK
+from spark_tui.ui.screens.confirm import ConfirmScreen
+from spark_tui.ui.containers.screen import ContainersScreen
+from spark_tui.ui.containers.inspect import InspectScreen
+from spark_tui.ui.containers.logs import LogsScreen
+from spark_tui.core.docker.engine_backend import DockerBackend
+from spark_tui.core.compose.memory_budget import PeakStore
+from spark_tui.ui.containers.table import ContainerTable
+from spark_tui.ui.containers.profiles_panel import ProfilesPanel, WrappedLog
 from tests.integration.conftest import PROFILED_PROJECT, DockerKit, docker
 from tests.integration.test_engine_recovery import PrivateDockerd, private_dockerd  # noqa: F401 - the fixture
 from textual.widgets import DataTable, Log, Static

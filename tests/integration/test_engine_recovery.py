@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from spark_tui.models.containers import ContainerListing
-from spark_tui.sources.container_watcher import ContainerWatcher
-from spark_tui.sources.docker_engine import Backoff, DockerEngine
+from spark_tui.core.docker.watcher import ContainerWatcher
+from spark_tui.core.docker.engine import Backoff, DockerEngine
 from tests.conftest import IN_CI
 from tests.integration.conftest import IMAGE, wait_for
 
@@ -157,7 +157,7 @@ def test_permission_denied_on_the_socket_says_to_join_the_docker_group(docker_en
     # The child imports as root, then drops to nobody: root would pass the socket's permissions.
     code = (
         "import os\n"
-        "from spark_tui.sources.docker_engine import DockerEngine, DockerUnavailable\n"
+        "from spark_tui.core.docker.engine import DockerEngine, DockerUnavailable\n"
         "os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
         f"engine = DockerEngine(host='unix://{path}', timeout=3)\n"
         "try:\n    engine.client()\nexcept DockerUnavailable as exc:\n    print(exc)\n"

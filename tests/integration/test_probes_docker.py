@@ -17,10 +17,10 @@ import pytest
 
 from spark_tui.cli import main
 from spark_tui.commands.probe import collect_probes, running_containers
-from spark_tui.config import Config
+from spark_tui.models.settings import Config
 from spark_tui.models.probes import ProbeResult, ProbeSpec, ProbeState
-from spark_tui.sources.discovery import discover_probes
-from spark_tui.sources.probes import check_once_blocking
+from spark_tui.core.services.discovery import discover_probes
+from spark_tui.core.services.engine import check_once_blocking
 from tests.integration.conftest import docker, serve_ollama_files
 
 pytestmark = pytest.mark.docker

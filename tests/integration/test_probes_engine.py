@@ -23,7 +23,7 @@ from spark_tui.models.probes import (
     ProbeSpec,
     ProbeState,
 )
-from spark_tui.sources.probes import ProbeEngine
+from spark_tui.core.services.engine import ProbeEngine
 
 
 class Recorder:
@@ -280,7 +280,7 @@ import asyncio, sys
 from pathlib import Path
 from probe_servers import Reply, serving_in_thread, server_tls_context
 from spark_tui.models.probes import ProbeSpec
-from spark_tui.sources.probes import check_once
+from spark_tui.core.services.engine import check_once
 
 tls_context = server_tls_context(Path(sys.argv[1]), Path(sys.argv[2]))
 with serving_in_thread({"/": Reply(200, "ok")}) as plain, serving_in_thread({"/": Reply(200, "ok")}, tls=tls_context) as tls:

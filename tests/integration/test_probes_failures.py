@@ -24,7 +24,7 @@ from probe_servers import (
 )
 
 from spark_tui.models.probes import ProbeSpec, ProbeState
-from spark_tui.sources.probes import check_once
+from spark_tui.core.services.engine import check_once
 
 TIMEOUT = 0.5
 SLACK = 0.6  # scheduling on a busy 2-core CI machine

@@ -16,8 +16,8 @@ import pytest
 from probe_servers import Dribble, LoopbackHttp, RedirectLoop, Reply, self_signed_cert, server_tls_context
 
 from spark_tui.models.probes import ProbeSpec, ProbeState
-from spark_tui.sources.lean_http import parse_head
-from spark_tui.sources.probes import HttpClients, run_check
+from spark_tui.core.net.lean_http import parse_head
+from spark_tui.core.services.engine import HttpClients, run_check
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
 

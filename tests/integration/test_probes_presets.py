@@ -15,10 +15,10 @@ from probe_servers import (
     tcp_server,
 )
 
-from spark_tui.config import ProbeConfig
+from spark_tui.models.settings import ProbeConfig
 from spark_tui.models.probes import ProbeResult, ProbeSpec, ProbeState
-from spark_tui.sources.presets import SSL_REQUEST, spec_from_config
-from spark_tui.sources.probes import check_once
+from spark_tui.core.services.presets import SSL_REQUEST, spec_from_config
+from spark_tui.core.services.engine import check_once
 
 OLLAMA_TAGS = {
     "models": [
@@ -218,7 +218,7 @@ async def test_omniparser_upstream_probe() -> None:
 
 async def test_omniparser_bytebot_variant_and_remembering_the_endpoint() -> None:
     async with LoopbackHttp({"/health": Reply(200, {"status": "healthy", "device": "cuda"})}) as server:
-        from spark_tui.sources.probes import HttpClients, run_check
+        from spark_tui.core.services.engine import HttpClients, run_check
 
         clients = HttpClients()
         memory: dict = {}

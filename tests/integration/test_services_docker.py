@@ -13,13 +13,13 @@ from collections.abc import Iterator
 import pytest
 from support import FakeClock, demo_sources, wait_for
 
-from spark_tui.app import make_app
-from spark_tui.config import Config
+from spark_tui.ui.app import make_app
+from spark_tui.models.settings import Config
 from spark_tui.models.probes import ProbeState
-from spark_tui.screens.services import ServicesScreen
-from spark_tui.sources.container_backend import container_backend
-from spark_tui.sources.probes import ProbeEngine
-from spark_tui.widgets.probe_table import ProbeTable
+from spark_tui.ui.services.screen import ServicesScreen
+from spark_tui.core.docker.engine_backend import docker_backend
+from spark_tui.core.services.engine import ProbeEngine
+from spark_tui.ui.services.table import ProbeTable
 from tests.integration.conftest import docker, serve_ollama_files
 
 pytestmark = pytest.mark.docker
@@ -39,7 +39,7 @@ async def test_a_started_service_container_appears_on_the_services_screen(ollama
     app = make_app(
         config,
         sources=demo_sources(FakeClock()),
-        containers=container_backend(config.docker, demo=False),
+        containers=docker_backend(config.docker),
         probes=ProbeEngine([]),
     )
     async with app.run_test(size=(224, 40)) as pilot:  # wide: the source has a column

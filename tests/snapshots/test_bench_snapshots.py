@@ -10,12 +10,12 @@ import pytest
 from bench_support import PLAN, FakeLaunch, canned_run, post, summary
 from support import EPOCH, FakeClock, demo_sources, drawn, feed, wait_for
 
-from spark_tui.app import make_app
-from spark_tui.bench.plan import BenchPlan
-from spark_tui.bench.results import RunStore
-from spark_tui.config import BenchConfig, Config
+from spark_tui.ui.app import make_app
+from spark_tui.core.bench.plan import BenchPlan
+from spark_tui.core.bench.results import RunStore
+from spark_tui.models.settings import BenchConfig, Config
 from spark_tui.models.bench import CellFinished, RequestsDigest, ServerInfo, Tick
-from spark_tui.widgets.throughput_plot import LatencyInputs, LatencyThroughputPlot, ThroughputInputs, ThroughputPlot
+from spark_tui.ui.bench.plots import LatencyInputs, LatencyThroughputPlot, ThroughputInputs, ThroughputPlot
 
 SIZES = [(80, 24), (160, 48)]
 RUNS_ROOT = Path("/tmp/spark-tui-snapshots")  # a fixed path: it is on screen

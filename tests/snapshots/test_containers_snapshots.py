@@ -5,10 +5,10 @@ import pytest
 from containers_support import demo_app, feed_containers
 from support import FakeClock, drawn, wait_for
 
-from spark_tui.config import ComposeConfig, Config, DockerConfig
-from spark_tui.screens.confirm import ConfirmScreen
-from spark_tui.widgets.container_table import ContainerTable
-from spark_tui.widgets.profiles_panel import ProfilesPanel
+from spark_tui.models.settings import ComposeConfig, Config, DockerConfig
+from spark_tui.ui.screens.confirm import ConfirmScreen
+from spark_tui.ui.containers.table import ContainerTable
+from spark_tui.ui.containers.profiles_panel import ProfilesPanel
 from textual.widgets import DataTable
 
 

@@ -5,14 +5,14 @@ from containers_support import feed_containers
 from probe_support import feed_demo_probes
 from support import FakeClock, demo_sources, drawn, feed, nvml_sources, wait_for
 
-from spark_tui.app import make_app
-from spark_tui.sources.demo_docker import DemoDocker
-from spark_tui.sources.demo_probes import DemoProbes
-from spark_tui.sources.fake_nvml import FakeNvml, h100
-from spark_tui.widgets.services_panel import ServicesPanel
+from spark_tui.ui.app import make_app
+from spark_tui.core.demo.docker import DemoDocker
+from spark_tui.core.demo.probes import DemoProbes
+from spark_tui.core.demo.fake_nvml import FakeNvml, h100
+from spark_tui.ui.services.panel import ServicesPanel
 
 import pynvml
-from spark_tui.widgets.text_lines import TextLines
+from spark_tui.ui.widgets.text_lines import TextLines
 
 
 def demo_app(seconds: int):

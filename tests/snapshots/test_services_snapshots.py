@@ -9,8 +9,8 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Static
 
-from spark_tui.widgets.probe_table import ProbeTable
-from spark_tui.widgets.services_panel import ServicesPanel
+from spark_tui.ui.services.table import ProbeTable
+from spark_tui.ui.services.panel import ServicesPanel
 
 
 def services_app(keys: tuple[str, ...] = (), select: str | None = None):

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from spark_tui.bench.adapters import adapter_class, adapter_names, make_adapter
-from spark_tui.bench.adapters_base import AdapterOptions, Job, PayloadSettings, RequestError, classify_status, describe_failure, error_detail
-from spark_tui.bench.http import Response, prepare
+from spark_tui.core.bench.adapters import adapter_class, adapter_names, make_adapter
+from spark_tui.core.bench.adapters_base import AdapterOptions, Job, PayloadSettings, RequestError, classify_status, describe_failure, error_detail
+from spark_tui.core.bench.http import Response, prepare
 
 
 def adapter(name: str, **options: Any) -> Any:
@@ -105,7 +105,7 @@ def test_omniparser_counts_elements() -> None:
 
 
 def test_docling_json_zip_and_failures() -> None:
-    from spark_tui.bench.adapters_parse import _DocBatch
+    from spark_tui.core.bench.adapters_parse import _DocBatch
 
     a = adapter("docling")
     single = Job(job(4).request, 4, meta=_DocBatch(1, False))
@@ -161,7 +161,7 @@ BIG_ANSWERS = {
 @pytest.mark.parametrize("shape", list(BIG_ANSWERS))
 @pytest.mark.parametrize("indent", [None, 2])
 def test_large_answers_are_checked_without_decoding_their_numbers(shape: str, indent: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    from spark_tui.bench import adapters_base, adapters_embed
+    from spark_tui.core.bench import adapters_base, adapters_embed
 
     handed: list[int] = []
     real = adapters_base.decode

@@ -7,7 +7,7 @@ import io
 import pytest
 from rich.console import Console
 
-from spark_tui.bench.plan import GIB, PlanError
+from spark_tui.core.bench.plan import GIB, PlanError
 from spark_tui.cli import build_parser
 from spark_tui.commands.bench import batch_help, build_plan, print_result
 from spark_tui.config import parse_config

@@ -6,7 +6,7 @@ from typing import get_args
 
 import pytest
 
-from spark_tui.bench.events import (
+from spark_tui.core.bench.events import (
     EventLineError,
     StreamRequest,
     decode_event,
@@ -15,7 +15,7 @@ from spark_tui.bench.events import (
     encode_event,
     encode_request,
 )
-from spark_tui.bench.plan import BenchPlan, plan_for_service
+from spark_tui.core.bench.plan import BenchPlan, plan_for_service
 from spark_tui.models.bench import (
     CellFinished,
     CellSpec,

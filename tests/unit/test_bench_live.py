@@ -3,8 +3,8 @@ and the cell table's columns."""
 
 from __future__ import annotations
 
-from spark_tui.bench.live import LiveRun
-from spark_tui.bench.plan import BenchPlan
+from spark_tui.core.bench.live import LiveRun
+from spark_tui.core.bench.plan import BenchPlan
 from spark_tui.models.bench import (
     CellFinished,
     CellSpec,
@@ -21,7 +21,7 @@ from spark_tui.models.bench import (
     Tick,
     WarmupTick,
 )
-from spark_tui.widgets.cell_table import COLUMNS, compact, fitting_columns, ms, summary_values, table_columns
+from spark_tui.ui.bench.cell_table import COLUMNS, compact, fitting_columns, ms, summary_values, table_columns
 
 PLAN = BenchPlan("embed", "tei", "http://127.0.0.1:8080", batch_sizes=(1, 8), concurrencies=(1,), duration_s=10)
 
@@ -95,7 +95,7 @@ def test_a_waiting_warm_up_shows_until_it_is_answered_or_the_run_starts() -> Non
     assert live.warmup is None
 
 
-# --- the cell table's columns (spark_tui.widgets.cell_table) ----------------------------------
+# --- the cell table's columns (spark_tui.ui.bench.cell_table) ----------------------------------
 
 ALL_KEYS = [c.key for c in COLUMNS]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from spark_tui.bench.machine import meminfo_sampler, sources_sampler
+from spark_tui.core.bench.machine import meminfo_sampler, sources_sampler
 from spark_tui.models.machine import GpuProcess, GpuReport, GpuSample, MemInfo
 
 
@@ -34,7 +34,7 @@ def test_sources_sampler_keeps_unknown_fields_none() -> None:
 def test_demo_mode_reads_this_machine_not_the_simulated_spark() -> None:
     # the dashboard's demo simulates a Spark with 110 GiB available; a benchmark is real, so its
     # memory guard must read the real MemAvailable, and no made-up GPU figure may be saved
-    from spark_tui.bench.machine import machine_sampler, read_meminfo
+    from spark_tui.core.bench.machine import machine_sampler, read_meminfo
 
     sampler, sources = machine_sampler(demo=True)
     reading = sampler()

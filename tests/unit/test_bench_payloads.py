@@ -10,9 +10,9 @@ import zlib
 
 import pytest
 
-from spark_tui.bench.payload_docs import make_document
-from spark_tui.bench.payload_images import RESOLUTIONS, screenshot
-from spark_tui.bench.payload_text import estimate_tokens, make_texts
+from spark_tui.core.bench.payload_docs import make_document
+from spark_tui.core.bench.payload_images import RESOLUTIONS, screenshot
+from spark_tui.core.bench.payload_text import estimate_tokens, make_texts
 
 
 def test_texts_are_distinct_deterministic_and_sized() -> None:

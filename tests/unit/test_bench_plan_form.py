@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from spark_tui.bench.adapters import ADAPTERS, adapter_class
-from spark_tui.bench.plan import PlanError, plan_for_service
-from spark_tui.bench.plan_form import FormValues, batch_hint, plan_from_values, values_from_plan
-from spark_tui.config import BenchConfig
+from spark_tui.core.bench.adapters import ADAPTERS, adapter_class
+from spark_tui.core.bench.plan import PlanError, plan_for_service
+from spark_tui.core.bench.plan_form import FormValues, batch_hint, plan_from_values, values_from_plan
+from spark_tui.models.settings import BenchConfig
 
 
 def test_untouched_fields_give_back_the_draft() -> None:

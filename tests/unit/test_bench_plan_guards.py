@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from spark_tui.bench.adapters_base import AdapterOptions
-from spark_tui.bench.guards import MemoryGuard, SweepGuard, give_up
-from spark_tui.bench.plan import GIB, BenchPlan, PlanError, parse_int_list, plan_for_service, plan_from_settings
-from spark_tui.config import BenchConfig
-from spark_tui.masking import MASK
+from spark_tui.core.bench.adapters_base import AdapterOptions
+from spark_tui.core.bench.guards import MemoryGuard, SweepGuard, give_up
+from spark_tui.core.bench.plan import GIB, BenchPlan, PlanError, parse_int_list, plan_for_service, plan_from_settings
+from spark_tui.models.settings import BenchConfig
+from spark_tui.core.masking import MASK
 from spark_tui.models.bench import CellSpec, CellSummary, MachineReading
 
 PLAN = BenchPlan("embed", "openai", "http://127.0.0.1:8000", batch_sizes=(1, 8), concurrencies=(1, 4), duration_s=5)
@@ -131,8 +131,8 @@ def test_only_refusals_about_size_stop_larger_batches() -> None:
 
 
 def test_warm_up_failures_that_end_the_run() -> None:
-    from spark_tui.bench.adapters_base import RequestError
-    from spark_tui.bench.runner import warmup_stop_reason
+    from spark_tui.core.bench.adapters_base import RequestError
+    from spark_tui.core.bench.runner import warmup_stop_reason
 
     assert "no answer within 120 s" in (warmup_stop_reason(RequestError("timeout", "no answer within 120 s"), 120) or "")
     assert warmup_stop_reason(RequestError("422", "HTTP 422: missing inputs — is the adapter right for this server?", 422), 120)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from spark_tui.bench.report import cell_notes, summary_cells, summary_headers
-from spark_tui.bench.results import RunStore, runs_dir
-from spark_tui.bench.saved_runs import compare_runs, iter_records, list_runs, load_run, resolve_run
-from spark_tui.bench.stats import summarize_cell
+from spark_tui.core.bench.report import cell_notes, summary_cells, summary_headers
+from spark_tui.core.bench.results import RunStore, runs_dir
+from spark_tui.core.bench.saved_runs import compare_runs, iter_records, list_runs, load_run, resolve_run
+from spark_tui.core.bench.stats import summarize_cell
 from spark_tui.models.bench import CellSpec, CellSummary, MachineReading, RequestRecord, ServerInfo
 
 CELLS = (CellSpec(0, "text", 1, 1, 5.0, None), CellSpec(1, "text", 8, 1, 5.0, None))
@@ -77,7 +77,7 @@ def test_a_killed_run_is_interrupted_and_its_last_cell_rebuilt(tmp_path: Path) -
 
 
 def test_the_best_rate_never_comes_from_a_failed_cell() -> None:
-    from spark_tui.bench.saved_runs import SavedRun
+    from spark_tui.core.bench.saved_runs import SavedRun
 
     def cell(index: int, status: str, rate: float) -> CellSummary:
         return CellSummary(CellSpec(index, "text", 8, 1, 5.0, None), status, requests=10, ok=5, items_per_s=rate)  # type: ignore[arg-type]

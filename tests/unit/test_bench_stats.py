@@ -6,7 +6,7 @@ import statistics
 
 import pytest
 
-from spark_tui.bench.stats import RollingLatency, SecondBucket, latency_stats, percentile, summarize_cell
+from spark_tui.core.bench.stats import RollingLatency, SecondBucket, latency_stats, percentile, summarize_cell
 from spark_tui.models.bench import CellSpec, MachineReading, RequestRecord
 
 SPEC = CellSpec(0, "text", 8, 2, 10.0, None)

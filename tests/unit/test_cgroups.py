@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from spark_tui.sources.cgroups import (
+from spark_tui.core.machine.cgroups import (
     CgroupFs,
     container_id_from_cgroup,
     container_names_of_pids,

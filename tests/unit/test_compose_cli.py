@@ -7,7 +7,7 @@ import time
 import pytest
 
 from spark_tui.models.compose import ComposeCommand
-from spark_tui.sources.compose_cli import CommandRun, ComposeError, failure_message, run_command, run_json
+from spark_tui.core.compose.cli import CommandRun, ComposeError, failure_message, run_command, run_json
 
 
 def script(code: str) -> ComposeCommand:
@@ -70,7 +70,7 @@ def test_timeout_stops_a_hung_command() -> None:
 
 
 def test_term_ignored_is_killed_after_the_grace(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("spark_tui.sources.compose_cli.KILL_GRACE_S", 0.3)
+    monkeypatch.setattr("spark_tui.core.compose.cli.KILL_GRACE_S", 0.3)
     code = "import signal,time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('x', flush=True)\ntime.sleep(60)"
     run = CommandRun(script(code))
     lines = run.lines()

@@ -3,12 +3,12 @@ from pathlib import Path
 
 import pytest
 
-from spark_tui.config import ComposeConfig
+from spark_tui.models.settings import ComposeConfig
 from spark_tui.models.compose import ComposeOverview, UpPreview
 from spark_tui.models.containers import Container
-from spark_tui.sources.compose_cli import ComposeError, recreated_containers
-from spark_tui.sources.compose_model import InvalidName, parse_memory, profile_state, service_state, services_from_config
-from spark_tui.sources.compose_projects import ComposeProjects, ProfileNotFound, ProjectUnreadable, find_profile
+from spark_tui.core.compose.cli import ComposeError, recreated_containers
+from spark_tui.core.compose.model import InvalidName, parse_memory, profile_state, service_state, services_from_config
+from spark_tui.core.compose.projects import ComposeProjects, ProfileNotFound, ProjectUnreadable, find_profile
 
 MODEL = {
     "name": "ai",

@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from spark_tui.config import Config, ConfigError, default_config_path, load_config, parse_config, resolve_config_path
+from spark_tui.models.settings import Config, ConfigError
+
+from spark_tui.config import default_config_path, load_config, parse_config, resolve_config_path
 
 
 @pytest.mark.parametrize(
@@ -61,7 +63,7 @@ def test_path_precedence_flag_then_env_then_xdg():
 
 
 def test_bench_warmup_timeout_reaches_the_plan():
-    from spark_tui.bench.plan import plan_from_settings
+    from spark_tui.core.bench.plan import plan_from_settings
 
     config = parse_config("[bench]\nwarmup_timeout = 30\n")
     plan = plan_from_settings(config.bench, "embed", "tei", "http://127.0.0.1:8080")

@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 
 from spark_tui.models.containers import Container, LogLine
-from spark_tui.sources.cgroups import CgroupFs
-from spark_tui.sources.container_logs import LogBuffer, lines_from_chunks
-from spark_tui.sources.container_stats import ContainerStatsReader, stats_from_api
+from spark_tui.core.machine.cgroups import CgroupFs
+from spark_tui.core.docker.logs import LogBuffer, lines_from_chunks
+from spark_tui.core.docker.stats import ContainerStatsReader, stats_from_api
 
 LOCAL = "a" * 64
 REMOTE = "b" * 64
@@ -116,7 +116,7 @@ def test_log_buffer_search() -> None:
 
 
 def test_demo_fleet_has_the_shapes_of_the_real_sources() -> None:
-    from spark_tui.sources.demo_docker import DemoDocker
+    from spark_tui.core.demo.docker import DemoDocker
 
     now = [1000.0]
     demo = DemoDocker(clock=lambda: now[0])

@@ -6,8 +6,8 @@ import threading
 import docker.errors
 
 from spark_tui.models.containers import ContainerListing, EngineStatus
-from spark_tui.sources.container_watcher import ContainerWatcher
-from spark_tui.sources.docker_engine import Backoff, DockerUnavailable
+from spark_tui.core.docker.watcher import ContainerWatcher
+from spark_tui.core.docker.engine import Backoff, DockerUnavailable
 
 
 class FakeEvents:

@@ -6,14 +6,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from spark_tui.containers_state import ComposeJob, ContainersState
+from spark_tui.ui.containers.state import ComposeJob, ContainersState
 from spark_tui.models.compose import CommandResult
 from spark_tui.models.containers import Container, ContainerListing, EngineStatus, PublishedPort
 from spark_tui.models.machine import GpuProcess, GpuReport, GpuSample
-from spark_tui.sources.demo_docker import DemoDocker
-from spark_tui.sources.docker_errors import ContainerActionError
-from spark_tui.sources.gpu_containers import PidContainers, gpu_memory_by_name, label_gpu_processes, name_gpu_processes
-from spark_tui.widgets.container_table import compact_size, ports_text, short_uptime
+from spark_tui.core.demo.docker import DemoDocker
+from spark_tui.core.docker.errors import ContainerActionError
+from spark_tui.core.machine.gpu_containers import PidContainers, gpu_memory_by_name, label_gpu_processes, name_gpu_processes
+from spark_tui.ui.containers.table import compact_size, ports_text, short_uptime
 
 UP = EngineStatus(state="up", host="unix:///var/run/docker.sock", version="28")
 DOWN = EngineStatus(state="down", host="unix:///var/run/docker.sock", reason="gone", retry_in=2)

@@ -2,7 +2,7 @@
 
 from support import FakeClock, demo_sources
 
-from spark_tui.sources.memory import memory_overview
+from spark_tui.core.machine.memory import memory_overview
 
 
 def run(seconds: int):

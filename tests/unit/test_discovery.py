@@ -6,7 +6,7 @@ import pytest
 
 from spark_tui.models.containers import Container, PublishedPort
 from spark_tui.models.probes import ProbeSpec
-from spark_tui.sources.discovery import (
+from spark_tui.core.services.discovery import (
     discover_probes,
     endpoint,
     image_repository,
@@ -15,7 +15,7 @@ from spark_tui.sources.discovery import (
     plan_probes,
     probe_host,
 )
-from spark_tui.sources.presets import ConfiguredProbes
+from spark_tui.core.services.presets import ConfiguredProbes
 
 
 def tcp(container_port: int, host_port: int, host_ip: str = "0.0.0.0") -> PublishedPort:

@@ -7,16 +7,16 @@ import docker.errors
 import pytest
 import requests.exceptions
 
-from spark_tui.masking import MASK
+from spark_tui.core.masking import MASK
 from spark_tui.models.containers import Container, EngineStatus, group_by_project
-from spark_tui.sources.docker_containers import (
+from spark_tui.core.docker.containers import (
     asks_for_gpu,
     container_from_inspect,
     container_from_summary,
     parse_docker_time,
 )
-from spark_tui.sources.docker_engine import Backoff, DockerEngine, DockerUnavailable, describe_docker_error, resolve_docker_host
-from spark_tui.sources.docker_events import event_from_message
+from spark_tui.core.docker.engine import Backoff, DockerEngine, DockerUnavailable, describe_docker_error, resolve_docker_host
+from spark_tui.core.docker.events import event_from_message
 
 CID = "14e8b21f637f4c140d053499119f86dfa3fab8be43baca5d425e18073c0aeb4e"
 
@@ -227,7 +227,7 @@ def test_engine_reports_down_then_up_and_drops_a_broken_client() -> None:
 
 
 def test_action_gate_lets_one_action_per_container_through() -> None:
-    from spark_tui.sources.docker_containers import ActionGate
+    from spark_tui.core.docker.containers import ActionGate
 
     gate = ActionGate()
     assert gate.try_enter(CID) and not gate.try_enter(CID) and gate.busy(CID)

@@ -1,8 +1,6 @@
 import pytest
 
-from spark_tui import format as fmt
-
-
+from spark_tui.core import format as fmt
 @pytest.mark.parametrize(
     ("value", "text"),
     [(None, "n/a"), (0, "0 B/s"), (999, "999 B/s"), (1_500, "1.5 kB/s"), (215_000, "215 kB/s"), (1.6e9, "1.6 GB/s")],

@@ -1,4 +1,4 @@
-from spark_tui.history import History, columns, grid_end
+from spark_tui.core.machine.history import History, columns, grid_end
 
 
 def test_series_keeps_only_the_span():

@@ -1,6 +1,6 @@
 import pytest
 
-from spark_tui.masking import MASK, is_secret_name, mask_any, mask_argv, mask_env, mask_mapping, mask_text
+from spark_tui.core.masking import MASK, is_secret_name, mask_any, mask_argv, mask_env, mask_mapping, mask_text
 
 
 @pytest.mark.parametrize(

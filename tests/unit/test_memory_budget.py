@@ -3,7 +3,7 @@ from pathlib import Path
 
 from spark_tui.models.compose import ComposeProfile, ComposeProject, ComposeService, ServiceState
 from spark_tui.models.containers import Container, ContainerStats
-from spark_tui.sources.memory_budget import PeakStore, profile_budget, state_dir
+from spark_tui.core.compose.memory_budget import PeakStore, profile_budget, state_dir
 
 GIB = 2**30
 
@@ -48,7 +48,7 @@ def test_more_than_is_available_says_how_much_more_never_a_negative_figure() -> 
 
 
 def test_the_budget_dialog_says_the_hint_covers_each_service() -> None:
-    from spark_tui.containers_controller import budget_text
+    from spark_tui.ui.containers.controller import budget_text
 
     proj, prof = project(ComposeService("vllm", ("gpu",)), ComposeService("embed", ("gpu",)), states={"embed": "running"})
     budget = profile_budget(proj, prof, available=50 * GIB, hints={"gpu": 48.0})
@@ -129,7 +129,7 @@ def test_state_dir_follows_xdg() -> None:
 
 
 def test_peaks_of_services_long_unseen_are_forgotten_and_the_count_is_bounded(tmp_path: Path, monkeypatch) -> None:
-    import spark_tui.sources.memory_budget as memory_budget
+    import spark_tui.core.compose.memory_budget as memory_budget
 
     day = 86_400.0
     wall = [1_000 * day]

@@ -3,7 +3,7 @@
 import pytest
 
 from spark_tui.models.machine import FramebufferMemory, GpuProcess, GpuReport, GpuSample, MemInfo
-from spark_tui.sources.memory import memory_overview, unified_memory_reason
+from spark_tui.core.machine.memory import memory_overview, unified_memory_reason
 
 GIB = 1024**3
 MEM = MemInfo(total=120 * GIB, available=50 * GIB, free=20 * GIB, buffers=1 * GIB, cached=19 * GIB, swap_total=16 * GIB, swap_free=16 * GIB)

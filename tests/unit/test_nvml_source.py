@@ -7,8 +7,8 @@ import pynvml
 import pytest
 from support import FakeClock
 
-from spark_tui.sources.fake_nvml import GPU_IS_LOST, NO_PERMISSION, NOT_SUPPORTED, UNKNOWN_ERROR, FakeNvml, gb10_static, h100
-from spark_tui.sources.nvml import NvmlSource, clock_event_words
+from spark_tui.core.demo.fake_nvml import GPU_IS_LOST, NO_PERMISSION, NOT_SUPPORTED, UNKNOWN_ERROR, FakeNvml, gb10_static, h100
+from spark_tui.core.machine.nvml import NvmlSource, clock_event_words
 
 
 class NoProcesses:
@@ -106,7 +106,7 @@ def test_missing_library_says_what_to_do_and_retries_slowly(monkeypatch):
     assert report.problem == "NVML library not found: is the NVIDIA driver installed?"
     src.sample()
     assert nvml.calls["nvmlInit"] == 1  # no retry storm: next attempt after 30 s
-    monkeypatch.setattr("spark_tui.sources.nvml.time.monotonic", lambda: 10**9)
+    monkeypatch.setattr("spark_tui.core.machine.nvml.time.monotonic", lambda: 10**9)
     src.sample()
     assert nvml.calls["nvmlInit"] == 2
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from spark_tui.polling import CallThread, Poller, run_in_daemon_thread
+from spark_tui.core.polling import CallThread, Poller, run_in_daemon_thread
 
 
 async def test_slow_samples_stretch_the_interval_instead_of_stacking():

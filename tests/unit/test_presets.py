@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from spark_tui.config import ConfigError, parse_config
+from spark_tui.models.settings import ConfigError
+
+from spark_tui.config import parse_config
 from spark_tui.models.probes import ProbeState, ServedModel
-from spark_tui.sources import presets
-from spark_tui.sources.presets import (
+from spark_tui.core.services import presets
+from spark_tui.core.services.presets import (
     KINDS,
     PRESETS,
     Answer,

@@ -4,9 +4,9 @@ Checks are fed through ProbeTrack and ProbesState as the app's handler feeds the
 from __future__ import annotations
 
 from spark_tui.models.probes import ProbeRemoved, ProbeSpec, ProbeState
-from spark_tui.probes_state import CALM_S, ChangeNotices, ProbesState
-from spark_tui.sources.presets import Outcome
-from spark_tui.sources.probe_track import CheckOutput, ProbeTrack
+from spark_tui.ui.services.state import CALM_S, ChangeNotices, ProbesState
+from spark_tui.core.services.presets import Outcome
+from spark_tui.core.services.track import CheckOutput, ProbeTrack
 
 T0 = 1_790_000_000.0
 UP = CheckOutput(Outcome(latency_ms=1.0, status_code=200), None)

@@ -18,8 +18,8 @@ from spark_tui.models.probes import (
     StateChange,
     redact_url,
 )
-from spark_tui.sources.presets import Extras, Outcome
-from spark_tui.sources.probes import CheckOutput, build_result, describe_error, seconds
+from spark_tui.core.services.presets import Extras, Outcome
+from spark_tui.core.services.engine import CheckOutput, build_result, describe_error, seconds
 
 
 def chained(outer: BaseException, *inner: BaseException) -> BaseException:

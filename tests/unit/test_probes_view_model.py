@@ -3,12 +3,12 @@ app keeps, and the demo's services."""
 
 from __future__ import annotations
 
-from spark_tui import probes_text as text
+from spark_tui.core.services import text as text
 from spark_tui.models.probes import ProbeAdded, ProbeChecked, ProbeRemoved, ProbeSpec, ProbeState, ProbeStatus
-from spark_tui.probes_state import ProbesState
-from spark_tui.sources.demo_probes import DOCLING_READY_AT_S, DemoProbes
-from spark_tui.sources.presets import Outcome
-from spark_tui.sources.probe_track import CheckOutput, ProbeTrack
+from spark_tui.ui.services.state import ProbesState
+from spark_tui.core.demo.probes import DOCLING_READY_AT_S, DemoProbes
+from spark_tui.core.services.presets import Outcome
+from spark_tui.core.services.track import CheckOutput, ProbeTrack
 
 SPEC = ProbeSpec(name="web", kind="http", url="http://127.0.0.1:8000/")
 
@@ -110,7 +110,7 @@ def test_demo_docling_turns_ready_once():
 
 
 def test_the_wide_table_never_shows_less_than_the_narrow_one_at_120_columns():
-    from spark_tui.widgets.probe_table import NARROW, PAD, WIDE, WIDE_FROM, layout
+    from spark_tui.ui.services.table import NARROW, PAD, WIDE, WIDE_FROM, layout
 
     narrow = layout(NARROW, 118)["detail"]  # "Problem or serves" in a 120-column terminal
     for width in range(WIDE_FROM, WIDE_FROM + 80):

@@ -4,8 +4,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from spark_tui.sources.demo import DemoSpark
-from spark_tui.sources.system import SystemSource, group_cores, parse_core_kinds, parse_meminfo
+from spark_tui.core.demo.machine import DemoSpark
+from spark_tui.core.machine.system import SystemSource, group_cores, parse_core_kinds, parse_meminfo
 from support import FakeClock
 
 MEMINFO = """MemTotal:       125410320 kB

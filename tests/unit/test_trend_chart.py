@@ -5,7 +5,7 @@ import random
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 
-from spark_tui.widgets.trend_chart import Picture, TrendChart, changed_region, levels
+from spark_tui.ui.widgets.trend_chart import Picture, TrendChart, changed_region, levels
 
 
 def picture(totals, lowers=None, first_column=0, height=4) -> Picture:  # type: ignore[no-untyped-def]

@@ -1,0 +1,287 @@
+"""Embedding APIs: OpenAI-compatible (vLLM, NIM, Infinity, TEI's /v1), TEI /embed, Ollama /api/embed,
+and NV-Embed-style FastAPI servers (POST /embed with a list of texts)."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any
+
+import msgspec
+
+from spark_tui.core.bench.adapters_base import (
+    Adapter,
+    Job,
+    Outcome,
+    RequestError,
+    Span,
+    VectorCheck,
+    decode,
+    probe_json,
+    take_values,
+    top_level_vectors,
+    vector_at,
+    vectors_at,
+)
+from spark_tui.core.bench.http import Connection, PreparedRequest, Response
+from spark_tui.core.bench.payload_text import estimate_tokens, make_texts
+from spark_tui.models.bench import ServerInfo
+
+
+class EmbeddingAdapter(Adapter):
+    kind = "embed"
+    unit = "texts"
+    payloads = ("text",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.vectors = VectorCheck()
+
+    def jobs(self, payload: str, batch: int) -> list[Job]:
+        texts = make_texts(self.payload.ring * batch, self.payload.text_words, seed=batch)
+        jobs = []
+        for i in range(self.payload.ring):
+            chunk = texts[i * batch : (i + 1) * batch]
+            jobs.append(Job(self.request_for(chunk), batch, sum(estimate_tokens(t) for t in chunk)))
+        return jobs
+
+    @abstractmethod
+    def request_for(self, texts: list[str]) -> PreparedRequest:
+        """The request that embeds `texts`."""
+
+    def embed_outcome(self, job: Job, response: Response, spans: list[Span], tokens: int | None, **fields: Any) -> Outcome:
+        """Checks the vectors (`spans` in the answer's body); tokens the server did not count are estimated (and marked so)."""
+        self.vectors(response.body, spans, job.items)
+        if tokens is None:
+            return Outcome(job.items, job.tokens_estimate, True, **fields)
+        return Outcome(job.items, tokens, False, **fields)
+
+
+# The answers' Structs see each vector as its index in the lengths `take_values` counted.
+
+# --- OpenAI /v1/embeddings ---------------------------------------------------------------------
+
+
+class _OpenAIItem(msgspec.Struct):
+    embedding: int
+    index: int | None = None
+
+
+class _OpenAIUsage(msgspec.Struct):
+    prompt_tokens: int | None = None
+    total_tokens: int | None = None
+
+
+class _OpenAIAnswer(msgspec.Struct):
+    data: list[_OpenAIItem]
+    usage: _OpenAIUsage | None = None
+
+
+class OpenAIEmbeddings(EmbeddingAdapter):
+    name = "openai"
+    description = "OpenAI-compatible /v1/embeddings (vLLM, NIM, Infinity with --path /embeddings, TEI, Ollama)"
+    default_path = "/v1/embeddings"
+
+    @property
+    def models_path(self) -> str:
+        return self.path.rsplit("/", 1)[0] + "/models"
+
+    async def preflight(self, conn: Connection) -> ServerInfo:
+        notes: list[str] = []
+        health = None
+        for path in ("/health", "/v1/health/ready"):
+            status, _, problem = await probe_json(conn, self.get(path))
+            if status is None:
+                return self.unreachable(problem)
+            if 200 <= status < 300 or status == 503:
+                health = "ok" if status < 300 else "503 not ready"
+                break
+        status, data, problem = await probe_json(conn, self.get(self.models_path))
+        served: list[str] = []
+        if isinstance(data, dict) and isinstance(data.get("data"), list):
+            served = [str(m.get("id")) for m in data["data"] if isinstance(m, dict) and m.get("id")]
+        elif problem:
+            notes.append(f"no model list at GET {self.models_path} ({problem})")
+        if self.model is None and served:
+            self.model = served[0]
+            if len(served) > 1:
+                notes.append(f"the server offers {len(served)} models; using {served[0]} (choose with --model)")
+        elif self.model and served and self.model not in served:
+            notes.append(f"model {self.model!r} is not in the server's list ({', '.join(served[:5])})")
+        server = None
+        _, version, _ = await probe_json(conn, self.get("/version"))
+        if isinstance(version, dict) and isinstance(version.get("version"), str):
+            server = f"version {version['version']}"
+        return self.info(health=health, server=server, notes=tuple(notes))
+
+    def request_for(self, texts: list[str]) -> PreparedRequest:
+        body: dict[str, Any] = {"input": texts, "encoding_format": "float"}
+        if self.model:
+            body["model"] = self.model
+        body.update(self.options.extra_body)
+        return self.post_json(self.path, body)
+
+    def check(self, job: Job, response: Response) -> Outcome:
+        body, spans = take_values(response.body, "embedding", vector_at)
+        answer = decode(body, _OpenAIAnswer, "embeddings answer")
+        tokens = answer.usage.prompt_tokens if answer.usage else None
+        return self.embed_outcome(job, response, [spans[item.embedding] for item in answer.data], tokens or None, status=response.status)
+
+
+# --- TEI /embed --------------------------------------------------------------------------------
+
+
+class TeiEmbed(EmbeddingAdapter):
+    name = "tei"
+    description = "Hugging Face text-embeddings-inference POST /embed (+ /info limits, x-*-time headers)"
+    default_path = "/embed"
+
+    async def preflight(self, conn: Connection) -> ServerInfo:
+        status, _, problem = await probe_json(conn, self.get("/health"))
+        if status is None:
+            return self.unreachable(problem)
+        health = "ok" if 200 <= status < 300 else f"{status}"
+        status, info, problem = await probe_json(conn, self.get("/info"))
+        if not isinstance(info, dict) or "model_id" not in info:
+            why = problem or "no model_id in the answer"
+            return self.info(health=health, notes=(f"no TEI /info ({why}): the batch limit is unknown — is this a TEI server?",))
+        self.model = self.model or _str(info.get("model_id"))
+        version = _str(info.get("version"))
+        return self.info(
+            health=health,
+            server=f"TEI {version}" if version else "TEI",
+            model=self.model,
+            max_batch=_int(info.get("max_client_batch_size")),
+            max_batch_tokens=_int(info.get("max_batch_tokens")),
+            max_concurrency=_int(info.get("max_concurrent_requests")),
+        )
+
+    def request_for(self, texts: list[str]) -> PreparedRequest:
+        body: dict[str, Any] = {"inputs": texts, "truncate": True}
+        body.update(self.options.extra_body)
+        return self.post_json(self.path, body)
+
+    def check(self, job: Job, response: Response) -> Outcome:
+        spans = top_level_vectors(response.body)
+        if spans is None:  # what came instead, said by msgspec ("Expected `array`, got `object`")
+            decode(response.body, list[Any], "TEI /embed answer")
+            raise RequestError("bad_response", "unexpected TEI /embed answer")
+        headers = response.headers
+        extra: dict[str, float | int | str] = {}
+        for header, key in (("x-queue-time", "queue_s"), ("x-inference-time", "inference_s"), ("x-tokenization-time", "tokenization_s")):
+            value = _ms(headers.get(header))
+            if value is not None:
+                extra[key] = value
+        server_s = _ms(headers.get("x-total-time")) or _ms(headers.get("x-compute-time"))
+        tokens = _int(headers.get("x-compute-tokens"))
+        return self.embed_outcome(job, response, spans, tokens, server_s=server_s, extra=extra or None, status=response.status)
+
+
+# --- Ollama /api/embed -------------------------------------------------------------------------
+
+
+class _OllamaAnswer(msgspec.Struct):
+    embeddings: int
+    prompt_eval_count: int | None = None
+    total_duration: int | None = None  # nanoseconds
+    load_duration: int | None = None
+
+
+class OllamaEmbed(EmbeddingAdapter):
+    name = "ollama"
+    description = "Ollama POST /api/embed (keep_alive so the model stays loaded; warm-up loads it)"
+    default_path = "/api/embed"
+
+    async def preflight(self, conn: Connection) -> ServerInfo:
+        status, version, problem = await probe_json(conn, self.get("/api/version"))
+        if status is None:
+            return self.unreachable(problem)
+        if not isinstance(version, dict):
+            return self.info(problem=f"no Ollama API here: {problem or 'GET /api/version gave no version'} — is this an Ollama server?")
+        server = f"Ollama {version.get('version', '')}".strip()
+        _, tags, problem = await probe_json(conn, self.get("/api/tags"))
+        installed = [str(m.get("name")) for m in (tags or {}).get("models", []) if isinstance(m, dict)] if isinstance(tags, dict) else []
+        notes = ["Ollama embeds a batch as parallel calls, capped by OLLAMA_NUM_PARALLEL on the server"]
+        if self.model is None:
+            embedders = [name for name in installed if "embed" in name.lower()]
+            if not embedders:
+                listing = ", ".join(installed[:8]) or "none"
+                return self.info(health="ok", server=server, problem=f"name the embedding model with --model (installed: {listing})")
+            self.model = embedders[0]
+            notes.append(f"using {self.model} (choose with --model)")
+        elif installed and not any(self.model in (name, name.removesuffix(":latest")) for name in installed):
+            return self.info(health="ok", server=server,
+                             problem=f"model {self.model!r} is not installed in Ollama ({', '.join(installed[:8]) or 'none installed'}) — run: ollama pull {self.model}")
+        return self.info(health="ok", server=server, notes=tuple(notes))
+
+    def request_for(self, texts: list[str]) -> PreparedRequest:
+        body: dict[str, Any] = {"model": self.model, "input": texts, "keep_alive": self.options.keep_alive}
+        body.update(self.options.extra_body)
+        return self.post_json(self.path, body)
+
+    def check(self, job: Job, response: Response) -> Outcome:
+        body, found = take_values(response.body, "embeddings", vectors_at)
+        answer = decode(body, _OllamaAnswer, "Ollama /api/embed answer")
+        extra: dict[str, float | int | str] | None = None
+        if answer.load_duration:
+            extra = {}
+            extra["load_s"] = answer.load_duration / 1e9
+        server_s = answer.total_duration / 1e9 if answer.total_duration else None
+        return self.embed_outcome(job, response, found[answer.embeddings], answer.prompt_eval_count or None, server_s=server_s, extra=extra, status=response.status)
+
+
+# --- NV-Embed-style /embed ---------------------------------------------------------------------
+
+
+class NvEmbed(EmbeddingAdapter):
+    name = "nvembed"
+    description = "NV-Embed-style FastAPI POST /embed {texts: [...]} → {embeddings: [[...]]} (field via --input-field)"
+    default_path = "/embed"
+
+    async def preflight(self, conn: Connection) -> ServerInfo:
+        status, data, problem = await probe_json(conn, self.get("/health"))
+        if status is None:
+            return self.unreachable(problem)
+        notes: list[str] = []
+        health = "ok" if 200 <= status < 300 else None
+        if health is None:
+            notes.append(f"no /health endpoint ({problem}); the warm-up request checks the server")
+        elif isinstance(data, dict):
+            self.model = self.model or _str(data.get("model")) or _str(data.get("model_name"))
+        return self.info(health=health, notes=tuple(notes))
+
+    def request_for(self, texts: list[str]) -> PreparedRequest:
+        body: dict[str, Any] = {self.options.input_field: texts}
+        body.update(self.options.extra_body)
+        return self.post_json(self.path, body)
+
+    def check(self, job: Job, response: Response) -> Outcome:
+        spans = top_level_vectors(response.body)
+        if spans is None:
+            for key in ("embeddings", "vectors"):
+                body, found = take_values(response.body, key, vectors_at)
+                if found:
+                    spans = found[decode(body, dict[str, Any], "/embed answer")[key]]
+                    break
+            else:
+                answer = decode(response.body, dict[str, msgspec.Raw], "/embed answer")
+                raise RequestError("bad_response", f"the /embed answer has no embeddings (keys: {', '.join(sorted(answer)) or 'none'})")
+        return self.embed_outcome(job, response, spans, None, status=response.status)
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _ms(value: str | None) -> float | None:
+    """A TEI timing header (milliseconds) in seconds."""
+    try:
+        return float(value) / 1000 if value is not None else None
+    except ValueError:
+        return None

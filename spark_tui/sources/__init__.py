@@ -1,1 +1,0 @@
-"""Data sources. Nothing in this package imports Textual (tests/unit/test_import_hygiene.py)."""

@@ -1,0 +1,328 @@
+"""SparkApp: screens, bindings, commands and the pollers that feed them. Kept thin."""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+
+from textual import on
+from textual.app import App
+from textual.binding import Binding
+from textual.driver import Driver
+from textual.drivers.linux_driver import LinuxDriver
+from textual.screen import Screen
+from textual.theme import BUILTIN_THEMES
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState
+
+from spark_tui.ui.palette import PROVIDERS
+from spark_tui.ui.messages import ContainersChanged, ContainersEvent
+from spark_tui.ui.containers.controller import ContainersController
+from spark_tui.ui.containers.screen import ContainersScreen
+from spark_tui.core.docker.backend import ContainerBackend
+from spark_tui.ui.bench.controller import BenchController
+from spark_tui.models.settings import Config
+from spark_tui.core.machine.state import MachineState
+from spark_tui.ui.messages import GpuSampled, SourceFailed, SystemSampled
+from spark_tui.paths import styles_dir
+from spark_tui.ui.messages import BenchEventArrived, ProbesReported
+from spark_tui.ui.services.controller import ProbeRunner, ProbesController
+from spark_tui.ui.services.screen import ServicesScreen
+from spark_tui.core.polling import Poller
+from spark_tui.ui.dashboard.screen import DashboardScreen
+from spark_tui.ui.screens.help import HelpScreen
+from spark_tui.core.machine.sources import MachineSources, machine_sources
+from spark_tui.ui.terminal_driver import QuietLinuxDriver
+from spark_tui.ui.widgets.status_bar import StatusBar
+
+SOURCE_LABELS = {"gpu": "GPU (NVML)", "system": "system"}
+REDRAW_COALESCE_S = 0.05
+LAZY_REDRAW_S = 1.2  # probe results and container stats wait (at most) for the next sample's frame
+LAZY_PARTS = frozenset({"probes", "stats"})
+SWITCH_MASK_S = 0.005  # see SparkApp.delay_update
+
+
+def validate_theme(name: str) -> str | None:
+    if name in BUILTIN_THEMES:
+        return None
+    return f"unknown theme {name!r} (dashboard.theme); choose one of: {', '.join(sorted(BUILTIN_THEMES))}"
+
+
+def bench_screen() -> Screen:
+    from spark_tui.ui.bench.screen import BenchScreen  # the benchmark machinery loads on first use
+
+    return BenchScreen()
+
+
+def history_screen() -> Screen:
+    from spark_tui.ui.bench.runs import HistoryScreen
+
+    return HistoryScreen()
+
+
+class SparkApp(App[int]):
+    CSS_PATH = str(styles_dir() / "app.tcss")
+    TITLE = "spark-tui"
+    MODES = {"dashboard": DashboardScreen, "containers": ContainersScreen, "services": ServicesScreen, "bench": bench_screen, "history": history_screen}
+    DEFAULT_MODE = "dashboard"
+    COMMANDS = App.COMMANDS | PROVIDERS
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("p", "toggle_pause", "Pause", id="pause"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("d", "switch_mode('dashboard')", "Dashboard", id="dashboard"),
+        Binding("c", "switch_mode('containers')", "Containers", id="containers"),
+        Binding("s", "switch_mode('services')", "Services", id="services"),
+        Binding("b", "bench", "Benchmark", id="bench"),
+        Binding("h", "switch_mode('history')", "Runs", id="history"),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        sources: MachineSources,
+        *,
+        start_polling: bool = True,
+        containers: ContainerBackend | None = None,
+        probes: ProbeRunner | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.sources = sources
+        self.start_polling = start_polling
+        settings = config.dashboard
+        self.machine = MachineState(span=settings.history_seconds, interval=settings.interval)
+        self.containers = ContainersController(self, config, containers or container_backend(config, demo=sources.demo))
+        self.probes = ProbesController(self, config, probes, demo=sources.demo)  # ConfigError: two probes share a name
+        self.bench = BenchController(self, config)
+        self.pollers: dict[str, Poller] = {
+            "gpu": self._poller("gpu", lambda: self.containers.name_gpu_processes(sources.gpu.sample()), GpuSampled),
+            "system": self._poller("system", sources.system.sample, SystemSampled),
+        }
+        self._failing: set[str] = set()
+        self._redraw_pending: set[str] = set()
+        self._redraw_timer: Timer | None = None
+        self._redraw_due = 0.0
+
+    def get_driver_class(self) -> type[Driver]:
+        driver = super().get_driver_class()
+        return QuietLinuxDriver if driver is LinuxDriver else driver
+
+    def delay_update(self, delay: float = 0.05) -> None:
+        # Textual holds the screen for 50 ms at each mode switch to mask its rebuild; our screens
+        # stay mounted between switches, so that wait would only add to the key-to-screen time.
+        super().delay_update(min(delay, SWITCH_MASK_S))
+
+    def _poller(self, name: str, sample, message_type) -> Poller:
+        return Poller(
+            name,
+            sample,
+            deliver=lambda value: self.post_message(message_type(value)),
+            on_error=partial(self._report_failure, name),
+            interval=self.config.dashboard.interval,
+        )
+
+    def _report_failure(self, source: str, error: BaseException) -> None:
+        self.post_message(SourceFailed(source, error))
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.theme = self.config.dashboard.theme
+        if self.start_polling:
+            for name, poller in self.pollers.items():
+                self.run_worker(poller.run(), name=f"poll-{name}", group="pollers", exit_on_error=False)
+            self.containers.start()
+            self.probes.start()
+
+    def on_unmount(self) -> None:
+        self.bench.stop()  # a run under way is cancelled; what it measured is saved
+        self.containers.stop()
+        self.probes.stop()
+        self.sources.close()
+
+    # -- samples arrive ------------------------------------------------------------------------
+
+    @on(GpuSampled)
+    def _gpu_sampled(self, message: GpuSampled) -> None:
+        self.machine.record_gpu(message.report)
+        self._recovered("gpu")
+        self._schedule_redraw("gpu")
+        for part in self.containers.record_gpu(message.report):
+            self._schedule_redraw(part)
+
+    @on(ContainersEvent)
+    def _containers_event(self, message: ContainersEvent) -> None:
+        for part in self.containers.handle(message):
+            self._schedule_redraw(part)
+
+    @on(ContainersChanged)
+    def _replan_probes(self, message: ContainersChanged) -> None:
+        self.probes.containers_changed(message.listing.containers)
+
+    @on(ProbesReported)
+    def _probes_reported(self, message: ProbesReported) -> None:
+        for part in self.probes.handle(message):
+            self._schedule_redraw(part)
+
+    @on(BenchEventArrived)
+    def _bench_event(self, message: BenchEventArrived) -> None:
+        for part in self.bench.handle(message):
+            self._schedule_redraw(part)
+
+    @on(SystemSampled)
+    def _system_sampled(self, message: SystemSampled) -> None:
+        self.machine.record_system(message.sample)
+        self._recovered("system")
+        self._schedule_redraw("system")
+
+    def _schedule_redraw(self, source: str) -> None:
+        """Samples that arrive together (the pollers run in step) are drawn in one frame:
+        every panel changes each second, so each frame repaints nearly the whole screen.
+        On the dashboard, probe results and container stats (their side panels), which come on
+        their own cadence, join that frame instead of making one of their own. Once the GPU
+        and the system sample are both in, the frame is drawn at once (no timer to wake for)."""
+        self._redraw_pending.add(source)
+        if self.pollers.keys() <= self._redraw_pending:  # the GPU and the system sample, taken together
+            if self._redraw_timer is not None:
+                self._redraw_timer.stop()
+            self._redraw()
+            return
+        lazy = source in LAZY_PARTS and self.screen_stack and isinstance(self.screen, DashboardScreen)
+        delay = LAZY_REDRAW_S if lazy else REDRAW_COALESCE_S
+        due = time.monotonic() + delay
+        if self._redraw_timer is None or due < self._redraw_due:
+            if self._redraw_timer is not None:
+                self._redraw_timer.stop()
+            self._redraw_timer = self.set_timer(delay, self._redraw)
+            self._redraw_due = due
+
+    def _redraw(self) -> None:
+        self._redraw_timer = None
+        pending, self._redraw_pending = self._redraw_pending, set()
+        if self.screen_stack and isinstance(self.screen, DashboardScreen) and pending & {"gpu", "system"}:
+            self.screen.show_machine(self.machine, gpu="gpu" in pending, system="system" in pending)
+        if self.screen_stack:
+            self.containers.draw(self.screen, pending)
+            self.probes.draw(self.screen, pending)
+            self.bench.draw(self.screen, pending)
+
+    @on(SourceFailed)
+    def _source_failed(self, message: SourceFailed) -> None:
+        label = SOURCE_LABELS.get(message.source, message.source)
+        if message.source not in self._failing:
+            self._failing.add(message.source)
+            self.notify(f"{label} sampling failed: {message.error}. Retrying with backoff.", severity="error", timeout=8)
+        self.refresh_status_bar()
+
+    def _recovered(self, source: str) -> None:
+        if source in self._failing:
+            self._failing.discard(source)
+            self.notify(f"{SOURCE_LABELS.get(source, source)} sampling recovered.", timeout=4)
+            self.refresh_status_bar()
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.notify(f"{event.worker.name} stopped: {event.worker.error}", severity="error", timeout=10)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    @property
+    def interval(self) -> float:
+        """Seconds between machine samples (every poller of the dashboard shares it)."""
+        return self.pollers["gpu"].interval
+
+    @property
+    def paused(self) -> bool:
+        return all(p.paused for p in self.pollers.values())
+
+    def action_toggle_pause(self) -> None:
+        pause = not self.paused
+        for poller in self.pollers.values():
+            poller.pause() if pause else poller.resume()
+        self.refresh_status_bar()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            if not self.is_screen_installed("help"):
+                self.install_screen(HelpScreen(), "help")  # kept between openings: composed once
+            self.push_screen("help")
+
+    def open_bench(self, preset: str, url: str, *, name: str | None = None) -> None:
+        """The benchmark screen with a service's defaults in its form (`preset` as in
+        spark_tui.core.bench.plan.SERVICE_ADAPTERS: vllm, tei, ollama, nim, infinity, nv-embed,
+        omniparser, docling). While a run is under way, the screen shows that run instead."""
+        from spark_tui.ui.bench.targets import BenchTarget
+        from spark_tui.ui.bench.screen import BenchScreen
+
+        if not self.bench.running:
+            self.bench.prepare(BenchTarget(name or url, preset, url))
+        if isinstance(self.screen, BenchScreen):
+            self.screen.sync_view()
+        else:
+            self.switch_mode("bench")
+
+    def action_bench(self) -> None:
+        """`b`: the benchmark screen; on a screen with a selected service (Services), that
+        service's defaults in its form."""
+        from spark_tui.core.bench.plan import SERVICE_ADAPTERS
+
+        selected = getattr(self.screen, "selected", None)
+        spec = getattr(selected() if callable(selected) else None, "spec", None)
+        if isinstance(getattr(spec, "kind", None), str) and spec.kind in SERVICE_ADAPTERS:
+            self.open_bench(spec.kind, spec.url, name=spec.name)
+        else:
+            self.switch_mode("bench")
+
+    def action_bench_service(self, name: str) -> None:
+        """Benchmark the service (probe) called `name`."""
+        target = next((t for t in self.bench.targets() if t.name == name), None)
+        if target is None:
+            self.notify(f"no benchmark for {name!r}: only embedding and parse services can be benchmarked", severity="warning")
+            return
+        self.open_bench(target.preset, target.url, name=target.name)
+
+    def set_interval_seconds(self, seconds: float) -> None:
+        for poller in self.pollers.values():
+            poller.interval = seconds
+            poller.poke()
+        self.machine.history.interval = seconds
+        self.refresh_status_bar()
+        self.notify(f"Sampling every {seconds:g} s")
+
+    def refresh_status_bar(self) -> None:
+        for bar in self.screen.query(StatusBar):
+            bar.demo = self.sources.demo
+            bar.paused = self.paused
+            bar.interval = self.interval
+            bar.problem = ", ".join(f"{SOURCE_LABELS.get(s, s)} failing" for s in sorted(self._failing))
+
+
+def make_app(
+    config: Config | None = None,
+    *,
+    demo: bool = False,
+    sources: MachineSources | None = None,
+    start_polling: bool = True,
+    containers: ContainerBackend | None = None,
+    probes: ProbeRunner | None = None,
+) -> SparkApp:
+    """The one factory used by the CLI and the tests. `containers` defaults to the demo fleet
+    with demo sources, else the Docker engine of config.docker; `probes` to the demo services
+    with demo sources, else a ProbeEngine with the configured and discovered probes.
+    ConfigError when two [[probes]] share a name."""
+    return SparkApp(
+        config or Config(), sources or machine_sources(demo=demo), start_polling=start_polling, containers=containers, probes=probes
+    )
+
+
+def container_backend(config: Config, *, demo: bool) -> ContainerBackend:
+    """The simulated Spark's fleet for --demo, else the real engine (built on first use)."""
+    if demo:
+        from spark_tui.core.demo.docker import DemoDocker
+
+        return DemoDocker(config=config.docker)
+    from spark_tui.core.docker.engine_backend import docker_backend
+
+    return docker_backend(config.docker)

@@ -1,0 +1,64 @@
+"""`docker inspect` of one container, secrets masked, as highlighted JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.json import JSON
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from spark_tui.ui.markup import escape
+from spark_tui.models.containers import Container
+from spark_tui.core.polling import run_in_daemon_thread
+from spark_tui.ui.screens.detail import DetailScreen
+from spark_tui.core.docker.backend import ContainerBackend
+from spark_tui.core.docker.errors import ContainerActionError, DockerUnavailable
+from spark_tui.ui.widgets.key_bar import KeyBar
+from spark_tui.ui.widgets.status_bar import StatusBar
+
+
+class InspectScreen(DetailScreen):
+    BINDINGS = [Binding("escape,q", "close", "Close", id="inspect.close")]
+
+    DEFAULT_CSS = """
+    InspectScreen > #inspect-view {
+        height: 1fr;
+        scrollbar-size-vertical: 1;
+    }
+    """
+
+    def __init__(self, container: Container, backend: ContainerBackend) -> None:
+        super().__init__()
+        self.container = container
+        self.backend = backend
+        self.data: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        with VerticalScroll(id="inspect-view", classes="panel") as view:
+            view.border_title = f"Inspect · {self.container.name}"
+            view.border_subtitle = "secrets masked"
+            yield Static(f"Reading docker inspect {escape(self.container.short_id)}…", id="inspect-body")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.run_worker(self._read(), name=f"inspect-{self.container.short_id}", exit_on_error=False)
+
+    async def _read(self) -> None:
+        body = self.query_one("#inspect-body", Static)
+        try:
+            self.data = await run_in_daemon_thread(lambda: self.backend.inspect(self.container.id))
+        except (ContainerActionError, DockerUnavailable) as exc:
+            body.update(f"[$error]{escape(str(exc))}[/]")
+            return
+        except Exception as exc:
+            body.update(f"[$error]cannot inspect {escape(self.container.name)}: {escape(str(exc))}[/]")
+            return
+        body.update(JSON(json.dumps(self.data, default=str), indent=2))
+
+    def action_close(self) -> None:
+        self.dismiss()

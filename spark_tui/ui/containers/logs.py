@@ -1,0 +1,202 @@
+"""A container's logs: the last N lines, then new ones as they come; `/` filters to matching lines.
+
+The follower runs in a daemon thread that posts LogLinesArrived to this screen; closing the
+screen stops it (the engine connection is closed, the thread ends).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import datetime
+
+from rich.highlighter import Highlighter
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Input, Log
+
+from spark_tui.ui.messages import LogLinesArrived, LogsEnded
+from spark_tui.models.containers import Container, LogLine
+from spark_tui.ui.screens.detail import DetailScreen
+from spark_tui.core.docker.backend import ContainerBackend, LogStream
+from spark_tui.core.docker.errors import ContainerActionError, DockerUnavailable
+from spark_tui.core.docker.log_buffer import LogBuffer, compile_query
+from spark_tui.ui.widgets.key_bar import KeyBar
+from spark_tui.ui.widgets.status_bar import StatusBar
+from spark_tui.ui.widgets.text import set_titles
+
+KEEP_LINES = 10_000
+STAMP_WIDTH = 9  # "HH:MM:SS "
+
+
+class LogHighlighter(Highlighter):
+    """Dims the time stamp and marks what the search matched."""
+
+    def __init__(self) -> None:
+        self.pattern: re.Pattern[str] | None = None
+
+    def highlight(self, text: Text) -> None:
+        if text.plain[:2].isdigit():
+            text.stylize("dim", 0, STAMP_WIDTH - 1)
+        if self.pattern is not None:
+            for match in self.pattern.finditer(text.plain, STAMP_WIDTH):
+                if match.end() > match.start():
+                    text.stylize("reverse", match.start(), match.end())
+
+
+def line_text(line: LogLine) -> str:
+    stamp = line.timestamp.astimezone().strftime("%H:%M:%S") if isinstance(line.timestamp, datetime) else "        "
+    return f"{stamp} {line.text}"
+
+
+class LogsScreen(DetailScreen):
+    BINDINGS = [
+        Binding("escape,q", "close", "Close", id="logs.close"),
+        Binding("slash", "search", "Search", key_display="/", id="logs.search"),
+        Binding("end,G", "bottom", "Follow end", id="logs.end"),
+        Binding("home,g", "top", "Top", show=False, id="logs.top"),
+    ]
+
+    DEFAULT_CSS = """
+    LogsScreen > #log-view {
+        height: 1fr;
+        border: round $primary 60%;
+        border-title-color: $text-accent;
+        border-title-style: bold;
+        border-subtitle-color: $foreground-muted;
+        scrollbar-size-vertical: 1;
+    }
+    LogsScreen > #log-search {
+        dock: bottom;
+        display: none;
+        margin-bottom: 1;
+    }
+    LogsScreen.-searching > #log-search {
+        display: block;
+    }
+    """
+
+    def __init__(self, container: Container, backend: ContainerBackend, tail: int) -> None:
+        super().__init__()
+        self.container = container
+        self.backend = backend
+        self.tail = tail
+        self.buffer = LogBuffer(KEEP_LINES)
+        self.highlighter = LogHighlighter()
+        self.query_text = ""
+        self.ended: str | None = None
+        self._stream: LogStream | None = None
+        self._stopped = threading.Event()
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        log = Log(id="log-view", max_lines=KEEP_LINES, highlight=True)
+        log.highlighter = self.highlighter
+        yield log
+        yield Input(placeholder="search the logs (case-insensitive); enter keeps it, esc clears", id="log-search")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self._titles()
+        threading.Thread(target=self._follow, name=f"logs-{self.container.short_id}", daemon=True).start()
+
+    def on_unmount(self) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        self._stopped.set()
+        if self._stream is not None:
+            self._stream.stop()
+
+    # -- the follower thread --------------------------------------------------------------------
+
+    def _follow(self) -> None:
+        reason: str | None = None
+        try:
+            stream = self.backend.follow_logs(self.container.id, self.tail)
+            self._stream = stream
+            if self._stopped.is_set():
+                stream.stop()
+                return
+            for batch in stream.batches():
+                if self._stopped.is_set():
+                    return
+                self.post_message(LogLinesArrived(batch))
+            reason = stream.error or "the container stopped"
+        except (ContainerActionError, DockerUnavailable) as exc:
+            reason = str(exc)
+        except Exception as exc:  # never a traceback: say what happened
+            reason = f"the log stream failed: {exc}"
+        if not self._stopped.is_set():
+            self.post_message(LogsEnded(reason))
+
+    # -- lines arrive -----------------------------------------------------------------------------
+
+    @on(LogLinesArrived)
+    def _lines_arrived(self, message: LogLinesArrived) -> None:
+        self.buffer.extend(message.lines)
+        texts = [line_text(line) for line in message.lines]
+        if self.highlighter.pattern is not None:
+            texts = [t for t in texts if self.highlighter.pattern.search(t[STAMP_WIDTH:])]
+        if texts:
+            self.query_one(Log).write_lines(texts)
+        self._titles()
+
+    @on(LogsEnded)
+    def _ended(self, message: LogsEnded) -> None:
+        self.ended = message.reason or "the log stream ended"
+        self._titles()
+
+    def _titles(self) -> None:
+        how = f"ended: {self.ended}" if self.ended else "following"
+        title = f"Logs · {self.container.name} · {how}"
+        count = len(self.buffer.lines)
+        if self.highlighter.pattern is not None:
+            matches = len(self.buffer.search(self.query_text))
+            subtitle = f"{matches} of {count} lines match “{self.query_text}”"
+        elif count == 0:
+            subtitle = "no output yet · secrets masked"
+        else:
+            subtitle = f"{count} lines (last {self.tail} at open) · secrets masked"
+        set_titles(self.query_one(Log), title, subtitle)
+
+    # -- search --------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        self.add_class("-searching")
+        self.query_one(Input).focus()
+
+    @on(Input.Changed, "#log-search")
+    def _query_changed(self, event: Input.Changed) -> None:
+        self._filter(event.value)
+
+    @on(Input.Submitted, "#log-search")
+    def _query_kept(self, event: Input.Submitted) -> None:
+        self.query_one(Log).focus()
+
+    def _filter(self, query: str) -> None:
+        self.query_text = query
+        self.highlighter.pattern = compile_query(query) if query else None
+        log = self.query_one(Log)
+        log.clear()
+        lines = [self.buffer.lines[i] for i in self.buffer.search(query)] if query else list(self.buffer.lines)
+        log.write_lines([line_text(line) for line in lines], scroll_end=True)
+        self._titles()
+
+    def action_close(self) -> None:
+        if self.has_class("-searching"):
+            self.remove_class("-searching")
+            self.query_one(Input).value = ""
+            self._filter("")
+            self.query_one(Log).focus()
+            return
+        self._stop()
+        self.dismiss()
+
+    def action_bottom(self) -> None:
+        self.query_one(Log).scroll_end(animate=False)
+
+    def action_top(self) -> None:
+        self.query_one(Log).scroll_home(animate=False)

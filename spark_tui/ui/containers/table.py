@@ -1,0 +1,276 @@
+"""Every container, grouped by Compose project, one row per container keyed by its id.
+
+Built on RowTable: each refresh hands over every row's cells and only rows whose cells
+changed are drawn again. Project headers are rows too. Columns follow the table's width:
+health gets its own column from 100 cells, the image from 128; narrower, the state shows
+the health.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from spark_tui.core import format as fmt
+from spark_tui.ui.markup import escape
+from spark_tui.ui.containers.state import ContainersState
+from spark_tui.models.containers import Container, ContainerGroup, PublishedPort, group_by_project
+from spark_tui.ui.widgets.row_table import PADDING, RowTable, TableColumn
+from spark_tui.ui.widgets.theme_colors import ThemeColors, theme_colors
+
+HEALTH_FROM = 100  # table width (cells) from which health gets its own column
+IMAGE_FROM = 128  # ... and the image too
+HEADER_PREFIX = "project:"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    narrow: int  # width on an 80-column terminal
+    wide: int  # width once the table is IMAGE_FROM wide
+    right: bool = False
+
+
+COLUMNS = (
+    Column("name", "Container", 18, 30),
+    Column("state", "State", 10, 10),
+    Column("health", "Health", 9, 9),
+    Column("uptime", "Up", 6, 7),
+    Column("cpu", "CPU", 5, 6, right=True),
+    Column("memory", "Memory", 8, 9, right=True),
+    Column("gpu", "GPU mem", 8, 9, right=True),
+    Column("ports", "Ports", 8, 18),
+    Column("image", "Image", 0, 12),
+)
+MAX_NAME = 32
+
+
+def column_widths(width: int, padding: int = PADDING) -> dict[str, int]:
+    """Each column's width for a table `width` cells wide (0: not shown). Narrow tables merge
+    health into the state; wider ones give it a column, then the image; the name takes the rest."""
+    if width >= IMAGE_FROM:
+        widths = {c.key: c.wide for c in COLUMNS}
+        used = sum(widths.values()) + 2 * padding * len(widths) + 1  # + the scrollbar
+        widths["image"] += max(0, width - used)
+        return widths
+    widths = {c.key: c.narrow for c in COLUMNS}
+    if width >= HEALTH_FROM:
+        widths["ports"] = 12
+    else:
+        widths["health"] = 0
+    shown = [k for k, w in widths.items() if w]
+    used = sum(widths.values()) + 2 * padding * len(shown) + 1
+    widths["name"] = min(MAX_NAME, widths["name"] + max(0, width - used))
+    return widths
+
+
+def header_key(project: str | None) -> str:
+    return HEADER_PREFIX + (project or "")
+
+
+def clip(text: str, width: int | None) -> str:
+    if width is None or len(text) <= width:
+        return text
+    return text[: max(0, width - 1)] + "…"
+
+
+def compact_size(value: int | None) -> str:
+    """At most 8 characters: "58.0 GiB", "405 MiB", "12 KiB"."""
+    if value is None:
+        return fmt.NA
+    gib = value / 1024**3
+    if gib >= 100:
+        return f"{gib:.0f} GiB"
+    if gib >= 1:
+        return f"{gib:.1f} GiB"
+    for unit, scale in (("MiB", 1024**2), ("KiB", 1024)):
+        if value >= scale:
+            return f"{value / scale:.0f} {unit}"
+    return f"{value} B"
+
+
+def short_uptime(seconds: float | None) -> str:
+    """Minutes are enough once past the first one, so the cell changes rarely."""
+    if seconds is None:
+        return ""
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, hours, days = seconds // 60 % 60, seconds // 3600 % 24, seconds // 86_400
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m"
+
+
+def short_name(container: Container) -> str:
+    """Under its project's header, "ai-vllm-1" reads "vllm-1" (the detail line has the full name)."""
+    project = container.compose_project
+    if project and container.name.startswith(project + "-") and len(container.name) > len(project) + 1:
+        return container.name[len(project) + 1 :]
+    return container.name
+
+
+def port_text(port: PublishedPort) -> str:
+    """"8000" on loopback; "*:8000" when reachable from the network; "8080→80" when remapped."""
+    text = str(port.host_port) if port.host_port == port.container_port else f"{port.host_port}→{port.container_port}"
+    if port.host_ip not in LOOPBACK:
+        text = f"*:{text}"
+    return text + ("/udp" if port.protocol == "udp" else "")
+
+
+def ports_text(ports: tuple[PublishedPort, ...]) -> str:
+    return ",".join(dict.fromkeys(port_text(p) for p in ports))  # IPv4 and IPv6 twins show once
+
+
+def ports_detail(ports: tuple[PublishedPort, ...]) -> str:
+    return ", ".join(dict.fromkeys(f"{p.host_ip}:{p.host_port}→{p.container_port}/{p.protocol}" for p in ports))
+
+
+def state_markup(container: Container, colors: ThemeColors, with_health: bool, busy: str | None = None) -> str:
+    if busy:
+        return colors.paint(f"{busy}…", "warning")
+    state = container.state
+    if state == "running":
+        if with_health and container.health == "healthy":
+            return colors.paint("healthy", "success")
+        if with_health and container.health == "starting":
+            return colors.paint("starting", "warning")
+        if with_health and container.health == "unhealthy":
+            return colors.paint("unhealthy", "error", bold=True)
+        return colors.paint("running", "success")
+    if state == "exited":
+        code = container.exit_code
+        return colors.paint(f"exit {code if code is not None else '?'}", "dim" if code in (0, None) else "error")
+    if state in ("restarting", "paused"):
+        return colors.paint(state, "warning")
+    if state == "dead":
+        return colors.paint("dead", "error", bold=True)
+    return colors.paint(escape(state), "dim")
+
+
+def health_markup(container: Container, colors: ThemeColors) -> str:
+    role = {"healthy": "success", "starting": "warning", "unhealthy": "error"}.get(container.health or "")
+    if role is None or container.state != "running":
+        return colors.paint("—", "dim")
+    return colors.paint(container.health or "", role, bold=role == "error")
+
+
+class ContainerTable(RowTable):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._widths: dict[str, int] | None = None
+        self._state: ContainersState | None = None
+        self._first_selection = True
+
+    # -- columns follow the width ---------------------------------------------------------------
+
+    @property
+    def columns_shown(self) -> list[Column]:
+        return [c for c in COLUMNS if self._widths and self._widths[c.key]]
+
+    def _set_columns(self, widths: dict[str, int]) -> None:
+        selected = self.selected_key
+        self._widths = widths
+        self.set_columns([TableColumn(c.key, c.label, widths[c.key], c.right) for c in self.columns_shown])
+        if self._state is not None:
+            self.show(self._state)
+            if selected:
+                self.select(selected)
+
+    def _fit_columns(self) -> None:
+        widths = column_widths(self.scrollable_content_region.width + 1)  # + the scrollbar's column
+        if widths != self._widths:
+            self._set_columns(widths)
+
+    def on_mount(self) -> None:
+        self._fit_columns()
+
+    def on_resize(self) -> None:
+        super().on_resize()
+        self._fit_columns()
+
+    # -- selection ------------------------------------------------------------------------
+
+    @property
+    def selected_key(self) -> str | None:
+        return self.cursor_key
+
+    def selected(self) -> Container | None:
+        key = self.cursor_key
+        if key is None or self._state is None:
+            return None
+        return self._state.containers.get(key)
+
+    # -- rows ---------------------------------------------------------------------------------
+
+    def show(self, state: ContainersState) -> None:
+        """Bring the rows in line with `state`; only rows whose cells changed are drawn again."""
+        self._state = state
+        if self._widths is None:
+            return  # not mounted yet: on_mount draws
+        colors = theme_colors(self.app)
+        now = state.now()
+        rows: list[tuple[str, tuple[str, ...]]] = []
+        for group in group_by_project(list(state.containers.values())):
+            rows.append((header_key(group.project), self._header(group, colors)))
+            last = len(group.containers) - 1
+            for n, container in enumerate(group.containers):
+                rows.append((container.id, self._cells(container, state, colors, now, n == last)))
+        self.set_rows(rows)
+        if self._first_selection and rows:
+            self._first_selection = False
+            first = next((key for key, _ in rows if not key.startswith(HEADER_PREFIX)), None)
+            if first is not None:
+                self.select(first)
+
+    def _pick(self, values: dict[str, str]) -> tuple[str, ...]:
+        return tuple(values[c.key] for c in self.columns_shown)
+
+    def _width(self, key: str) -> int:
+        return self._widths[key] if self._widths else 0
+
+    def _header(self, group: ContainerGroup, colors: ThemeColors) -> tuple[str, ...]:
+        title = group.project or "(no project)"
+        running, total = group.running, len(group.containers)
+        name = f"[b]{escape(clip(title, self._width('name')))}[/b]" if group.project else colors.paint(escape(title), "dim")
+        values = dict.fromkeys((c.key for c in COLUMNS), "")
+        values["name"] = name
+        values["state"] = colors.paint(f"{running}/{total} up", "success" if running == total else ("dim" if not running else "warning"))
+        return self._pick(values)
+
+    def _cells(self, container: Container, state: ContainersState, colors: ThemeColors, now: datetime, last: bool) -> tuple[str, ...]:
+        stats = state.stats.get(container.id) if container.state == "running" else None
+        running = container.state == "running"
+        name_width = self._width("name")
+        values = {
+            "name": colors.paint("└ " if last else "├ ", "dim") + escape(clip(short_name(container), name_width - 2)),
+            "state": state_markup(container, colors, with_health=not self._width("health"), busy=state.busy.get(container.id)),
+            "health": health_markup(container, colors),
+            "uptime": short_uptime(container.uptime(now)),
+            "cpu": "",
+            "memory": "",
+            "gpu": "",
+            "ports": escape(clip(ports_text(container.ports), self._width("ports"))),
+            "image": colors.paint(escape(clip(container.image, self._width("image"))), "dim"),
+        }
+        figures: dict[str, tuple[str, str | None]] = {}
+        if running:
+            cpu = stats.cpu_percent if stats else None
+            figures["cpu"] = (f"{cpu:.0f}%", None) if cpu is not None else ("…", "dim")
+            used = stats.memory_used if stats else None
+            limit = stats.memory_limit if stats else None
+            near_limit = bool(used and limit and used > 0.9 * limit)
+            figures["memory"] = (compact_size(used), "warning" if near_limit else None) if used is not None else ("…", "dim")
+        gpu_memory = state.gpu_memory(container)
+        if gpu_memory is not None and running:
+            figures["gpu"] = (compact_size(gpu_memory), "accent")
+        elif container.gpu:
+            figures["gpu"] = ("GPU", "accent" if running else "dim")
+        for key, (text, role) in figures.items():
+            values[key] = colors.paint(text.rjust(self._width(key)), role)
+        return self._pick(values)
+
