@@ -63,5 +63,5 @@ async def wait_for(pilot, condition: Callable[[], object], timeout: float = 10.0
 async def drawn(pilot) -> None:  # type: ignore[no-untyped-def]
     """Wait until the app has drawn every sample it was given (its coalesced redraw has run)."""
     app = pilot.app
-    await wait_for(pilot, lambda: app._redraw_timer is None and not app._redraw_pending, what="the pending redraw")
+    await wait_for(pilot, lambda: app._redraw_timer is None and not app._pending, what="the pending redraw")
     await pilot.pause()

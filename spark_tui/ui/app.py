@@ -1,9 +1,16 @@
-"""SparkApp: screens, bindings, commands and the pollers that feed them. Kept thin."""
+"""SparkApp: screens, bindings, commands and the pollers that feed them. Kept thin.
+
+Facts arrive as messages (ui/messages.py); each handler hands the fact to the domain session it
+belongs to, which says what it changed (`Changed`); the app gathers that into frames and lets the
+screen showing redraw its own parts (`LiveScreen.show_changes`).
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import App
@@ -15,30 +22,42 @@ from textual.theme import BUILTIN_THEMES
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from spark_tui.ui.palette import PROVIDERS
-from spark_tui.ui.messages import ContainersChanged, ContainersEvent
+from spark_tui.core.docker.backend import ContainerBackend
+from spark_tui.core.machine.sources import MachineSources, machine_sources
+from spark_tui.core.machine.state import MachineState
+from spark_tui.core.polling import Poller
+from spark_tui.models.settings import Config
+from spark_tui.paths import styles_dir
+from spark_tui.ui.bench.controller import BenchController
 from spark_tui.ui.containers.controller import ContainersController
 from spark_tui.ui.containers.screen import ContainersScreen
-from spark_tui.core.docker.backend import ContainerBackend
-from spark_tui.ui.bench.controller import BenchController
-from spark_tui.models.settings import Config
-from spark_tui.core.machine.state import MachineState
-from spark_tui.ui.messages import GpuSampled, SourceFailed, SystemSampled
-from spark_tui.paths import styles_dir
-from spark_tui.ui.messages import BenchEventArrived, ProbesReported
+from spark_tui.ui.dashboard.screen import DashboardScreen
+from spark_tui.ui.messages import (
+    BenchEventArrived,
+    ConfirmationNeeded,
+    ContainersChanged,
+    ContainersEvent,
+    GpuSampled,
+    ProbesReported,
+    SourceFailed,
+    SystemSampled,
+)
+from spark_tui.ui.palette import PROVIDERS
+from spark_tui.ui.screens.confirm import ConfirmScreen
+from spark_tui.ui.screens.help import HelpScreen
 from spark_tui.ui.services.controller import ProbeRunner, ProbesController
 from spark_tui.ui.services.screen import ServicesScreen
-from spark_tui.core.polling import Poller
-from spark_tui.ui.dashboard.screen import DashboardScreen
-from spark_tui.ui.screens.help import HelpScreen
-from spark_tui.core.machine.sources import MachineSources, machine_sources
+from spark_tui.ui.session import Changed, LiveScreen, Session, ShowsChanges, StatusLine
 from spark_tui.ui.terminal_driver import QuietLinuxDriver
-from spark_tui.ui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from spark_tui.ui.bench.targets import BenchTarget
 
 SOURCE_LABELS = {"gpu": "GPU (NVML)", "system": "system"}
+SAMPLED = {"gpu": Changed.GPU, "system": Changed.SYSTEM}
 REDRAW_COALESCE_S = 0.05
 LAZY_REDRAW_S = 1.2  # probe results and container stats wait (at most) for the next sample's frame
-LAZY_PARTS = frozenset({"probes", "stats"})
+LAZY = Changed.PROBES | Changed.STATS
 SWITCH_MASK_S = 0.005  # see SparkApp.delay_update
 
 
@@ -48,22 +67,9 @@ def validate_theme(name: str) -> str | None:
     return f"unknown theme {name!r} (dashboard.theme); choose one of: {', '.join(sorted(BUILTIN_THEMES))}"
 
 
-def bench_screen() -> Screen:
-    from spark_tui.ui.bench.screen import BenchScreen  # the benchmark machinery loads on first use
-
-    return BenchScreen()
-
-
-def history_screen() -> Screen:
-    from spark_tui.ui.bench.runs import HistoryScreen
-
-    return HistoryScreen()
-
-
 class SparkApp(App[int]):
     CSS_PATH = str(styles_dir() / "app.tcss")
     TITLE = "spark-tui"
-    MODES = {"dashboard": DashboardScreen, "containers": ContainersScreen, "services": ServicesScreen, "bench": bench_screen, "history": history_screen}
     DEFAULT_MODE = "dashboard"
     COMMANDS = App.COMMANDS | PROVIDERS
     BINDINGS = [
@@ -91,18 +97,70 @@ class SparkApp(App[int]):
         self.sources = sources
         self.start_polling = start_polling
         settings = config.dashboard
-        self.machine = MachineState(span=settings.history_seconds, interval=settings.interval)
-        self.containers = ContainersController(self, config, containers or container_backend(config, demo=sources.demo))
-        self.probes = ProbesController(self, config, probes, demo=sources.demo)  # ConfigError: two probes share a name
-        self.bench = BenchController(self, config)
+        machine = MachineState(span=settings.history_seconds, interval=settings.interval)
+        self.session = Session(
+            config=config,
+            demo=sources.demo,
+            machine=machine,
+            containers=ContainersController(self, config.docker, containers or container_backend(config, demo=sources.demo), machine),
+            probes=ProbesController(self, config.probes, probes, demo=sources.demo),  # ConfigError: two probes share a name
+            bench=BenchController(self, config.bench, self._bench_targets, demo=sources.demo),
+            status=StatusLine(demo=sources.demo, interval=settings.interval),
+        )
         self.pollers: dict[str, Poller] = {
             "gpu": self._poller("gpu", lambda: self.containers.name_gpu_processes(sources.gpu.sample()), GpuSampled),
             "system": self._poller("system", sources.system.sample, SystemSampled),
         }
+        for mode, make in self._screens().items():
+            self.add_mode(mode, make)
         self._failing: set[str] = set()
-        self._redraw_pending: set[str] = set()
+        self._pending = Changed.NOTHING
         self._redraw_timer: Timer | None = None
         self._redraw_due = 0.0
+
+    def _screens(self) -> dict[str, object]:
+        session = self.session
+
+        def bench() -> Screen:
+            from spark_tui.ui.bench.screen import BenchScreen  # the benchmark machinery loads on first use
+
+            return BenchScreen(session)
+
+        def history() -> Screen:
+            from spark_tui.ui.bench.runs import HistoryScreen
+
+            return HistoryScreen(session)
+
+        return {
+            "dashboard": partial(DashboardScreen, session),
+            "containers": partial(ContainersScreen, session),
+            "services": partial(ServicesScreen, session),
+            "bench": bench,
+            "history": history,
+        }
+
+    def _bench_targets(self) -> list[BenchTarget]:
+        from spark_tui.ui.bench.targets import known_targets  # the preset table loads after the first frame
+
+        listing = self.containers.state.listing
+        return known_targets(self.probes.state, self.config.probes, listing.containers if listing is not None else ())
+
+    # The domain sessions, as tests and the palette know them.
+    @property
+    def machine(self) -> MachineState:
+        return self.session.machine
+
+    @property
+    def containers(self) -> ContainersController:
+        return self.session.containers
+
+    @property
+    def probes(self) -> ProbesController:
+        return self.session.probes
+
+    @property
+    def bench(self) -> BenchController:
+        return self.session.bench
 
     def get_driver_class(self) -> type[Driver]:
         driver = super().get_driver_class()
@@ -141,20 +199,23 @@ class SparkApp(App[int]):
         self.probes.stop()
         self.sources.close()
 
-    # -- samples arrive ------------------------------------------------------------------------
+    # -- facts arrive --------------------------------------------------------------------------
 
     @on(GpuSampled)
     def _gpu_sampled(self, message: GpuSampled) -> None:
         self.machine.record_gpu(message.report)
         self._recovered("gpu")
-        self._schedule_redraw("gpu")
-        for part in self.containers.record_gpu(message.report):
-            self._schedule_redraw(part)
+        self.redraw(Changed.GPU | self.containers.record_gpu(message.report))
+
+    @on(SystemSampled)
+    def _system_sampled(self, message: SystemSampled) -> None:
+        self.machine.record_system(message.sample)
+        self._recovered("system")
+        self.redraw(Changed.SYSTEM)
 
     @on(ContainersEvent)
     def _containers_event(self, message: ContainersEvent) -> None:
-        for part in self.containers.handle(message):
-            self._schedule_redraw(part)
+        self.redraw(self.containers.handle(message))
 
     @on(ContainersChanged)
     def _replan_probes(self, message: ContainersChanged) -> None:
@@ -162,50 +223,50 @@ class SparkApp(App[int]):
 
     @on(ProbesReported)
     def _probes_reported(self, message: ProbesReported) -> None:
-        for part in self.probes.handle(message):
-            self._schedule_redraw(part)
+        self.redraw(self.probes.handle(message))
 
     @on(BenchEventArrived)
     def _bench_event(self, message: BenchEventArrived) -> None:
-        for part in self.bench.handle(message):
-            self._schedule_redraw(part)
+        self.redraw(self.bench.handle(message))
 
-    @on(SystemSampled)
-    def _system_sampled(self, message: SystemSampled) -> None:
-        self.machine.record_system(message.sample)
-        self._recovered("system")
-        self._schedule_redraw("system")
+    @on(ConfirmationNeeded)
+    def _confirm(self, message: ConfirmationNeeded) -> None:
+        on_yes = message.on_yes
+        self.push_screen(
+            ConfirmScreen(message.title, message.body, confirm=message.confirm, danger=message.danger, default=message.default),
+            lambda yes: on_yes() if yes else None,
+        )
 
-    def _schedule_redraw(self, source: str) -> None:
-        """Samples that arrive together (the pollers run in step) are drawn in one frame:
-        every panel changes each second, so each frame repaints nearly the whole screen.
-        On the dashboard, probe results and container stats (their side panels), which come on
-        their own cadence, join that frame instead of making one of their own. Once the GPU
-        and the system sample are both in, the frame is drawn at once (no timer to wake for)."""
-        self._redraw_pending.add(source)
-        if self.pollers.keys() <= self._redraw_pending:  # the GPU and the system sample, taken together
+    # -- frames --------------------------------------------------------------------------------
+
+    def redraw(self, changed: Changed) -> None:
+        """Changes that arrive together (the pollers run in step) are drawn in one frame: every
+        panel changes each second, so each frame repaints nearly the whole screen. On the
+        dashboard, probe results and container stats (their side panels), which come on their own
+        cadence, join that frame instead of making one of their own. Once the GPU and the system
+        sample are both in, the frame is drawn at once (no timer to wake for)."""
+        if not changed:
+            return
+        self._pending |= changed
+        if Changed.MACHINE in self._pending:  # the GPU and the system sample, taken together
             if self._redraw_timer is not None:
                 self._redraw_timer.stop()
-            self._redraw()
+            self._draw()
             return
-        lazy = source in LAZY_PARTS and self.screen_stack and isinstance(self.screen, DashboardScreen)
+        lazy = not (changed & ~LAZY) and bool(self.screen_stack) and isinstance(self.screen, DashboardScreen)
         delay = LAZY_REDRAW_S if lazy else REDRAW_COALESCE_S
         due = time.monotonic() + delay
         if self._redraw_timer is None or due < self._redraw_due:
             if self._redraw_timer is not None:
                 self._redraw_timer.stop()
-            self._redraw_timer = self.set_timer(delay, self._redraw)
+            self._redraw_timer = self.set_timer(delay, self._draw)
             self._redraw_due = due
 
-    def _redraw(self) -> None:
+    def _draw(self) -> None:
         self._redraw_timer = None
-        pending, self._redraw_pending = self._redraw_pending, set()
-        if self.screen_stack and isinstance(self.screen, DashboardScreen) and pending & {"gpu", "system"}:
-            self.screen.show_machine(self.machine, gpu="gpu" in pending, system="system" in pending)
-        if self.screen_stack:
-            self.containers.draw(self.screen, pending)
-            self.probes.draw(self.screen, pending)
-            self.bench.draw(self.screen, pending)
+        changed, self._pending = self._pending, Changed.NOTHING
+        if self.screen_stack and isinstance(self.screen, ShowsChanges):
+            self.screen.show_changes(changed)
 
     @on(SourceFailed)
     def _source_failed(self, message: SourceFailed) -> None:
@@ -253,8 +314,8 @@ class SparkApp(App[int]):
         """The benchmark screen with a service's defaults in its form (`preset` as in
         spark_tui.core.bench.plan.SERVICE_ADAPTERS: vllm, tei, ollama, nim, infinity, nv-embed,
         omniparser, docling). While a run is under way, the screen shows that run instead."""
-        from spark_tui.ui.bench.targets import BenchTarget
         from spark_tui.ui.bench.screen import BenchScreen
+        from spark_tui.ui.bench.targets import BenchTarget
 
         if not self.bench.running:
             self.bench.prepare(BenchTarget(name or url, preset, url))
@@ -264,8 +325,8 @@ class SparkApp(App[int]):
             self.switch_mode("bench")
 
     def action_bench(self) -> None:
-        """`b`: the benchmark screen; on a screen with a selected service (Services), that
-        service's defaults in its form."""
+        """`b`: the benchmark screen; on a screen with a selected service (`selected()` returning a
+        probe status, as the Services screen's does), that service's defaults in its form."""
         from spark_tui.core.bench.plan import SERVICE_ADAPTERS
 
         selected = getattr(self.screen, "selected", None)
@@ -292,11 +353,21 @@ class SparkApp(App[int]):
         self.notify(f"Sampling every {seconds:g} s")
 
     def refresh_status_bar(self) -> None:
-        for bar in self.screen.query(StatusBar):
-            bar.demo = self.sources.demo
-            bar.paused = self.paused
-            bar.interval = self.interval
-            bar.problem = ", ".join(f"{SOURCE_LABELS.get(s, s)} failing" for s in sorted(self._failing))
+        problem = ", ".join(f"{SOURCE_LABELS.get(s, s)} failing" for s in sorted(self._failing))
+        self.session.status = replace(self.session.status, paused=self.paused, interval=self.interval, problem=problem)
+        if self.screen_stack and isinstance(self.screen, LiveScreen):
+            self.screen.sync_status_bar()
+
+
+def container_backend(config: Config, *, demo: bool) -> ContainerBackend:
+    """The simulated Spark's fleet for --demo, else the real engine (built on first use)."""
+    if demo:
+        from spark_tui.core.demo.docker import DemoDocker
+
+        return DemoDocker(config=config.docker)
+    from spark_tui.core.docker.engine_backend import docker_backend
+
+    return docker_backend(config.docker)
 
 
 def make_app(
@@ -315,14 +386,3 @@ def make_app(
     return SparkApp(
         config or Config(), sources or machine_sources(demo=demo), start_polling=start_polling, containers=containers, probes=probes
     )
-
-
-def container_backend(config: Config, *, demo: bool) -> ContainerBackend:
-    """The simulated Spark's fleet for --demo, else the real engine (built on first use)."""
-    if demo:
-        from spark_tui.core.demo.docker import DemoDocker
-
-        return DemoDocker(config=config.docker)
-    from spark_tui.core.docker.engine_backend import docker_backend
-
-    return docker_backend(config.docker)

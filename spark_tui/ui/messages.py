@@ -5,6 +5,7 @@ screens handle them with `@on`. One home for every message of the UI.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -151,3 +152,20 @@ class BenchEventArrived(Message):
         super().__init__()
         self.run = run
         self.event = event
+
+
+# -- questions ---------------------------------------------------------------------------------
+
+
+class ConfirmationNeeded(Message):
+    """A domain session needs a yes before it acts (a stop, a start that would cost memory):
+    the app asks with a ConfirmScreen and calls `on_yes` if the answer is yes."""
+
+    def __init__(self, title: str, body: str, on_yes: Callable[[], object], *, confirm: str = "Yes", danger: bool = False, default: bool = True) -> None:
+        super().__init__()
+        self.title = title
+        self.body = body
+        self.on_yes = on_yes
+        self.confirm = confirm
+        self.danger = danger
+        self.default = default

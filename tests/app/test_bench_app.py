@@ -33,7 +33,7 @@ SIZE = (100, 32)
 def make(tmp_path: Path, config: Config | None = None, demo: bool = False):  # type: ignore[no-untyped-def]
     config = config or Config(bench=BenchConfig(results_dir=str(tmp_path)))
     app = make_app(config, sources=demo_sources(FakeClock()), start_polling=False)
-    app.sources.demo = demo
+    app.bench.demo = demo  # the run request says whether it came from a demo session
     app.bench.launcher = FakeLaunch
     return app
 

@@ -118,7 +118,7 @@ async def test_services_panel_puts_problems_first():
     app, probes = demo_app(FakeClock())
     async with app.run_test(size=SIZE) as pilot:
         feed_demo_probes(app, probes)
-        panel = ServicesPanel()
+        panel = ServicesPanel(app.probes.state)
         await app.screen.mount(panel)
         await wait_for(pilot, lambda: "omniparser" in text_of(panel.query_one(".services-rows", TextLines)))
         lines = text_of(panel.query_one(".services-rows", TextLines)).splitlines()

@@ -49,7 +49,7 @@ class PanelHarness(Screen):
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Static("(dashboard panels)", classes="panel")
-            yield ServicesPanel()
+            yield ServicesPanel(self.app.probes.state)  # type: ignore[attr-defined]
 
     DEFAULT_CSS = """
     PanelHarness Horizontal > Static { width: 1fr; height: 1fr; }

@@ -3,9 +3,9 @@ benchmark screen draws from.
 
 The run outlives screen changes: leave the benchmark screen and come back, it is still there.
 Events arrive from the launcher's reader thread as BenchEventArrived messages; `handle()`
-folds them into a LiveRun on the UI thread and says which parts changed; `draw()` draws them
-on the benchmark screen when it is the one showing. Quitting the app cancels the run and waits
-a moment for its results to be written.
+folds them into a LiveRun on the UI thread and keeps the parts that changed until the benchmark
+screen takes them (`take_parts`) to draw. Quitting the app cancels the run and waits a moment
+for its results to be written.
 
 The benchmark machinery (adapters, payloads, the runner) is imported on first use, not when the
 dashboard starts.
@@ -13,23 +13,18 @@ dashboard starts.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING
 
-from textual.message import Message
-from textual.screen import Screen
-
-from spark_tui.models.settings import Config
+from spark_tui.models.settings import BenchConfig
 from spark_tui.ui.messages import BenchEventArrived
+from spark_tui.ui.session import Changed, Host
 
 if TYPE_CHECKING:
-    from spark_tui.ui.app import SparkApp
     from spark_tui.core.bench.events import StreamRequest
     from spark_tui.core.bench.launch import BenchLaunch, EventSink
-    from spark_tui.core.bench.live import LiveRun
+    from spark_tui.core.bench.live import LiveRun, Part
     from spark_tui.core.bench.plan import BenchPlan
     from spark_tui.ui.bench.targets import BenchTarget
     from spark_tui.models.bench import LiveEvent, RunFinished
@@ -53,9 +48,11 @@ SEVERITY = {"completed": "information", "cancelled": "warning"}
 
 
 class BenchController:
-    def __init__(self, app: SparkApp, config: Config, launcher: Launcher | None = None) -> None:
-        self.app = app
-        self.config = config
+    def __init__(self, host: Host, settings: BenchConfig, targets: Callable[[], list[BenchTarget]], *, demo: bool = False, launcher: Launcher | None = None) -> None:
+        self.host = host
+        self.settings = settings
+        self.demo = demo
+        self._targets = targets
         self.launcher: Launcher = launcher or child_launcher
         self.clock: Callable[[], float] = time.time  # notices' times (tests freeze it)
         self.live: LiveRun | None = None
@@ -64,6 +61,7 @@ class BenchController:
         self.selected: str | None = None  # the service the draft came from
         self.form_pending = True  # the form has a new draft to show
         self._run = 0
+        self._parts: set[Part] = set()  # changed since the screen last drew
 
     @property
     def running(self) -> bool:
@@ -73,12 +71,10 @@ class BenchController:
     def results_dir(self) -> str:
         from spark_tui.core.bench.results import runs_dir
 
-        return str(runs_dir(self.config.bench.results_dir))
+        return str(runs_dir(self.settings.results_dir))
 
     def targets(self) -> list[BenchTarget]:
-        from spark_tui.ui.bench.targets import app_targets
-
-        return app_targets(self.app)
+        return self._targets()
 
     @property
     def draft(self) -> BenchPlan:
@@ -90,9 +86,9 @@ class BenchController:
             targets = self.targets()
             if targets:
                 self.selected = targets[0].name
-                self._draft = plan_for_service(targets[0].preset, targets[0].url, self.config.bench, service=targets[0].name)
+                self._draft = plan_for_service(targets[0].preset, targets[0].url, self.settings, service=targets[0].name)
             else:
-                self._draft = plan_from_settings(self.config.bench, "embed", "openai", "http://127.0.0.1:8000")
+                self._draft = plan_from_settings(self.settings, "embed", "openai", "http://127.0.0.1:8000")
         return self._draft
 
     @draft.setter
@@ -106,7 +102,7 @@ class BenchController:
         in the saved runs, key h); a run under way stays, and the form shows them after it."""
         from spark_tui.core.bench.plan import plan_for_service
 
-        self.draft = plan_for_service(target.preset, target.url, self.config.bench, service=target.name)
+        self.draft = plan_for_service(target.preset, target.url, self.settings, service=target.name)
         self.selected = target.name
         self.form_pending = True
         if not self.running:
@@ -127,9 +123,9 @@ class BenchController:
         run = self._run
         self.draft, self.selected = plan, plan.service
         live = LiveRun(plan, clock=self.clock)
-        request = StreamRequest(plan, results_dir=self.config.bench.results_dir, demo=self.app.sources.demo,
+        request = StreamRequest(plan, results_dir=self.settings.results_dir, demo=self.demo,
                                 environment={"started_from": "spark-tui dashboard"})
-        launch = self.launcher(request, lambda event: self.app.post_message(BenchEventArrived(run, event)))
+        launch = self.launcher(request, lambda event: self.host.post_message(BenchEventArrived(run, event)))
         try:
             launch.start()
         except OSError as exc:
@@ -160,29 +156,25 @@ class BenchController:
 
     # -- messages --------------------------------------------------------------------------
 
-    def handle(self, message: BenchEventArrived) -> set[str]:
+    def handle(self, message: BenchEventArrived) -> Changed:
         from spark_tui.models.bench import RunFinished
 
         if message.run != self._run or self.live is None:
-            return set()
+            return Changed.NOTHING
         parts = self.live.apply(message.event)
         if isinstance(message.event, RunFinished):
             self._finished(message.event)
-        return {f"bench:{part}" for part in parts}
+        self._parts |= parts
+        return Changed.BENCH if parts else Changed.NOTHING
 
     def _finished(self, event: RunFinished) -> None:
         result = event.result
         text = f"Benchmark {result.status}" + (f": {result.reason}" if result.reason and result.status != "completed" else "")
         if result.run_dir:
             text += f"\nResults: {result.run_dir}"
-        self.app.notify(text, title="Benchmark", severity=SEVERITY.get(result.status, "error"), timeout=10)  # type: ignore[arg-type]
+        self.host.notify(text, title="Benchmark", severity=SEVERITY.get(result.status, "error"), timeout=10)  # type: ignore[arg-type]
 
-    def draw(self, screen: Screen, pending: set[str]) -> None:
-        bench_screens = sys.modules.get("spark_tui.ui.bench.screen")  # not imported: not on screen either
-        if bench_screens is None or not isinstance(screen, bench_screens.BenchScreen):
-            return
-        parts = {p.removeprefix("bench:") for p in pending if p.startswith("bench:")}
-        if parts:
-            screen.show_run(self, parts)
-        if pending & {"gpu", "system"}:
-            screen.show_machine(self.app.machine)
+    def take_parts(self) -> set[Part]:
+        """The parts of the run that changed since the last call (the benchmark screen draws them)."""
+        parts, self._parts = self._parts, set()
+        return parts

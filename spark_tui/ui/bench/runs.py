@@ -13,7 +13,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from spark_tui.core.bench.adapters import ADAPTERS
@@ -28,8 +27,9 @@ from spark_tui.core.bench.saved_runs import (
     read_throughput,
 )
 from spark_tui.models.bench import SecondPoint
-from spark_tui.ui.bench.screen import payload_words, sync_status_bar
+from spark_tui.ui.bench.screen import payload_words
 from spark_tui.ui.screens.mode_screen import ModeScreen
+from spark_tui.ui.session import LiveScreen, Session
 from spark_tui.ui.bench.cell_table import CellTable
 from spark_tui.ui.widgets.key_bar import KeyBar
 from spark_tui.ui.widgets.status_bar import StatusBar
@@ -126,8 +126,8 @@ class HistoryScreen(ModeScreen):
         Binding("r", "reload", "Reload", id="history.reload"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
         self.runs: dict[str, SavedRun] = {}
         self.marked: list[str] = []
         self.loaded = False
@@ -141,7 +141,7 @@ class HistoryScreen(ModeScreen):
 
     @property
     def directory(self) -> str:
-        return str(runs_dir(self.app.config.bench.results_dir))  # type: ignore[attr-defined]
+        return str(runs_dir(self.session.config.bench.results_dir))
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -151,8 +151,6 @@ class HistoryScreen(ModeScreen):
         table.focus()
 
     def on_screen_resume(self) -> None:
-        self.app.refresh_status_bar()  # type: ignore[attr-defined]
-        sync_status_bar(self)
         self.action_reload()
 
     def action_reload(self) -> None:
@@ -263,7 +261,7 @@ class HistoryScreen(ModeScreen):
     def action_open_run(self) -> None:
         run = self.selected()
         if run is not None:
-            self.app.push_screen(RunScreen(run))
+            self.app.push_screen(RunScreen(self.session, run))
 
     def action_compare(self) -> None:
         pair = list(self.marked)
@@ -273,16 +271,16 @@ class HistoryScreen(ModeScreen):
         if len(pair) != 2:
             self.notify("Mark two runs with space, then press c.", severity="warning")
             return
-        self.app.push_screen(CompareScreen(self.runs[pair[0]], self.runs[pair[1]]))
+        self.app.push_screen(CompareScreen(self.session, self.runs[pair[0]], self.runs[pair[1]]))
 
 
-class RunScreen(Screen):
+class RunScreen(LiveScreen):
     """One saved run: what ran, the cell table, throughput through the run, latency vs throughput."""
 
     BINDINGS = [Binding("escape", "back", "Back", id="run.back")]
 
-    def __init__(self, run: SavedRun) -> None:
-        super().__init__()
+    def __init__(self, session: Session, run: SavedRun) -> None:
+        super().__init__(session)
         self.run = run
 
     def compose(self) -> ComposeResult:
@@ -301,10 +299,6 @@ class RunScreen(Screen):
         self.query_one(CellTable).focus()
         self._show(self.run, [])
         self._load(self.run.directory)
-
-    def on_screen_resume(self) -> None:
-        self.app.refresh_status_bar()  # type: ignore[attr-defined]
-        sync_status_bar(self)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="history-run")
     def _load(self, directory: Path) -> None:
@@ -329,13 +323,13 @@ class RunScreen(Screen):
         self.dismiss()
 
 
-class CompareScreen(Screen):
+class CompareScreen(LiveScreen):
     """Two runs side by side: matching cells (payload, batch, concurrency) with B/A ratios."""
 
     BINDINGS = [Binding("escape", "back", "Back", id="compare.back")]
 
-    def __init__(self, a: SavedRun, b: SavedRun) -> None:
-        super().__init__()
+    def __init__(self, session: Session, a: SavedRun, b: SavedRun) -> None:
+        super().__init__(session)
         self.a, self.b = a, b
 
     def compose(self) -> ComposeResult:
@@ -358,10 +352,6 @@ class CompareScreen(Screen):
         table.focus()
         self._show(self.a, self.b, compare_runs(self.a, self.b))
         self._load(self.a.directory, self.b.directory)
-
-    def on_screen_resume(self) -> None:
-        self.app.refresh_status_bar()  # type: ignore[attr-defined]
-        sync_status_bar(self)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="history-compare")
     def _load(self, a: Path, b: Path) -> None:

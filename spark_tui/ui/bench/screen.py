@@ -30,6 +30,7 @@ from spark_tui.ui.widgets.key_bar import KeyBar
 from spark_tui.ui.widgets.status_bar import StatusBar
 from spark_tui.ui.widgets.text import set_display, set_titles, update_text
 from spark_tui.ui.bench.plots import LatencyThroughputPlot, ThroughputPlot
+from spark_tui.ui.session import Changed
 from spark_tui.ui.widgets.trend_chart import MetricChart
 
 if TYPE_CHECKING:
@@ -54,19 +55,6 @@ def ms(seconds: float | None) -> str:
     if seconds is None:
         return fmt.NA
     return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
-
-
-def sync_status_bar(screen: Screen) -> None:
-    """The status bar's host and last sample time, from the app's machine state."""
-    state = screen.app.machine  # type: ignore[attr-defined]
-    bars = screen.query(StatusBar)
-    if not bars:
-        return
-    sampled = [s.taken_at for s in (state.gpu, state.system) if s is not None]
-    if sampled:
-        bars.first().sampled_at = max(sampled)
-    if state.system is not None:
-        bars.first().hostname = state.system.hostname
 
 
 def payload_words(adapter: str | None, payloads: list[str] | tuple[str, ...], text_words: int | None, doc_pages: int | None) -> str:
@@ -109,14 +97,14 @@ class BenchScreen(ModeScreen):
         with ContentSwitcher(initial="bench-setup", id="bench-views"):
             with Vertical(id="bench-setup", classes="panel"):
                 yield Static(DEMO_NOTE, id="bench-demo")
-                yield BenchForm(controller.config.bench, controller.results_dir, id="bench-form")
+                yield BenchForm(controller.settings, controller.results_dir, id="bench-form")
             with Vertical(id="bench-run"):
                 yield Static(id="bench-header")
                 with Horizontal(id="bench-graphs"):
                     yield ThroughputPlot(id="bench-throughput")
                     yield LatencyThroughputPlot(id="bench-latency")
                     with Vertical(id="bench-machine"):
-                        simulated = " (demo)" if self.app.sources.demo else ""  # type: ignore[attr-defined]
+                        simulated = " (demo)" if self.session.demo else ""
                         yield MetricChart(f"GPU{simulated}", classes="bench-gpu-util")
                         yield MetricChart(f"Power{simulated}", classes="bench-gpu-power")
                         yield MetricChart(f"Memory{simulated}", classes="bench-memory memory-chart")
@@ -127,18 +115,17 @@ class BenchScreen(ModeScreen):
 
     @property
     def controller(self) -> BenchController:
-        return self.app.bench  # type: ignore[attr-defined]
+        return self.session.bench
 
     _ready = False
     latency_view = False  # narrow screens: the latency plot instead of the throughput one
 
     def on_mount(self) -> None:
-        set_display(self.query_one("#bench-demo"), self.app.sources.demo)  # type: ignore[attr-defined]
+        set_display(self.query_one("#bench-demo"), self.session.demo)
         self._ready = True
         self.sync_view()
 
     def on_screen_resume(self) -> None:
-        self.app.refresh_status_bar()  # type: ignore[attr-defined]
         if self._showing() == self.query_one(ContentSwitcher).current and not self.controller.form_pending:
             # the same view as when it was left: show it at once, bring its figures up to date after
             self.call_after_refresh(self._catch_up)
@@ -151,7 +138,7 @@ class BenchScreen(ModeScreen):
     def _catch_up(self) -> None:
         if self.controller.live is not None:
             self.show_run(self.controller, {"header", "plot", "progress", "cells", "notices"})
-        self.show_machine(self.app.machine)  # type: ignore[attr-defined]
+        self.show_machine(self.session.machine)
 
     def sync_view(self) -> None:
         """Show the form or the run, whichever is current, up to date and focused."""
@@ -167,7 +154,7 @@ class BenchScreen(ModeScreen):
         else:
             self.show_run(controller, {"header", "plot", "progress", "cells", "notices"})
             self.query_one(CellTable).focus()
-        self.show_machine(self.app.machine)  # type: ignore[attr-defined]
+        self.show_machine(self.session.machine)
         self.refresh_bindings()  # x / n / v follow the view
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -213,6 +200,13 @@ class BenchScreen(ModeScreen):
         self._arrange_plots(self.controller.live)
 
     # -- drawing ----------------------------------------------------------------------------
+
+    def show_changes(self, changed: Changed) -> None:
+        super().show_changes(changed)
+        if changed & Changed.BENCH:
+            self.show_run(self.controller, self.controller.take_parts())
+        if changed & Changed.MACHINE:
+            self.show_machine(self.session.machine)
 
     def show_run(self, controller: BenchController, parts: set[str]) -> None:
         live = controller.live
@@ -331,7 +325,7 @@ class BenchScreen(ModeScreen):
     def show_machine(self, state: MachineState) -> None:
         if not self._ready:
             return
-        sync_status_bar(self)
+        self.sync_status_bar()
         if self.query_one(ContentSwitcher).current != "bench-run":
             return
         history = state.history

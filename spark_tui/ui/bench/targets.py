@@ -3,12 +3,14 @@ discovered), restricted to the kinds the benchmark speaks (spark_tui.core.bench.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from spark_tui.core.bench.plan import SERVICE_ADAPTERS
+from spark_tui.models.containers import Container
 from spark_tui.models.probes import ProbeSpec, ProbeStatus, redact_url
+from spark_tui.models.settings import ProbeConfig
+from spark_tui.ui.services.state import ProbesState
 from spark_tui.core.services.presets import PRESETS
 
 
@@ -37,19 +39,15 @@ def targets_from(specs: Iterable[ProbeSpec], statuses: dict[str, ProbeStatus] | 
     return sorted(targets, key=lambda t: t.name.lower())
 
 
-def app_targets(app: Any) -> list[BenchTarget]:
-    """From the app's probes when it runs them, else from the config and the running containers."""
-    probes = getattr(app, "probes", None)
-    statuses = getattr(getattr(probes, "state", None), "statuses", None)
-    if isinstance(statuses, dict) and statuses:
-        return targets_from((s.spec for s in statuses.values()), statuses)
+def known_targets(probes: ProbesState, configured: Sequence[ProbeConfig], containers: Iterable[Container]) -> list[BenchTarget]:
+    """From the probes the app runs when it has results, else from the config and the running containers."""
+    if probes.statuses:
+        return targets_from((s.spec for s in probes.statuses.values()), probes.statuses)
     from spark_tui.core.services.discovery import plan_probes
     from spark_tui.core.services.presets import configured_probes
 
     try:
-        configured = configured_probes(app.config.probes)
+        planned = configured_probes(configured)
     except Exception:  # noqa: BLE001 - a config problem is reported where probes run; here: none
         return []
-    listing = getattr(getattr(getattr(app, "containers", None), "state", None), "listing", None)
-    containers = listing.containers if listing is not None else ()
-    return targets_from(plan_probes(configured, containers))
+    return targets_from(plan_probes(planned, containers))

@@ -2,8 +2,8 @@
 and the actions the user starts (container start/stop/restart, profile up/down).
 
 Worker threads only post messages (spark_tui.ui.messages); `handle()` applies them to
-`ContainersState` on the UI thread and says which parts need drawing; `draw()` draws the
-visible screen. Nothing here blocks the event loop: every engine or compose call runs in a
+`ContainersState` on the UI thread and says what changed; the screen showing draws it.
+Nothing here blocks the event loop: every engine or compose call runs in a
 daemon thread, so a hung daemon never delays a key or the app's exit.
 """
 
@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Literal
+from functools import partial
+from typing import Literal
 
-from textual.screen import Screen
 from textual.timer import Timer
 
 from spark_tui.core import format as fmt
-from spark_tui.models.settings import Config
+from spark_tui.core.machine.state import MachineState
+from spark_tui.models.settings import DockerConfig
 from spark_tui.ui.messages import (
+    ConfirmationNeeded,
     ComposeFinished,
     ComposeOutputArrived,
     ContainerActionFinished,
@@ -37,6 +39,7 @@ from spark_tui.models.compose import CommandResult, ComposeCommand, ComposeProfi
 from spark_tui.models.containers import Container
 from spark_tui.models.machine import GpuReport
 from spark_tui.core.polling import Poller, run_in_daemon_thread
+from spark_tui.ui.session import Changed, Host
 from spark_tui.core.compose.cli import ComposeUnavailable
 from spark_tui.core.compose.model import InvalidName
 from spark_tui.core.compose.projects import ProfileNotFound
@@ -44,23 +47,20 @@ from spark_tui.core.docker.backend import ComposeRun, ContainerBackend
 from spark_tui.core.docker.errors import ActionGate, ContainerActionError, DockerUnavailable
 from spark_tui.core.machine.gpu_containers import PidContainers, name_gpu_processes
 
-if TYPE_CHECKING:
-    from spark_tui.ui.app import SparkApp
-
 TICK_S = 1.0  # redraw of the counting parts (compose's elapsed time, the retry countdown)
 HIDDEN_STATS_INTERVAL_S = 10.0  # stats while the containers screen is hidden: peaks for the memory check
 OVERVIEW_DEBOUNCE_S = 0.5
 STATS_AFTER_SHOW_S = 0.3  # fresh stats once the screen is drawn, not while
-Part = Literal["containers", "stats", "profiles", "job", "tick"]
 Verb = Literal["start", "stop", "restart"]
 PAST = {"start": "started", "stop": "stopped", "restart": "restarted"}
 DOING = {"start": "starting", "stop": "stopping", "restart": "restarting"}
 
 
 class ContainersController:
-    def __init__(self, app: SparkApp, config: Config, backend: ContainerBackend) -> None:
-        self.app = app
-        self.config = config
+    def __init__(self, host: Host, settings: DockerConfig, backend: ContainerBackend, machine: MachineState) -> None:
+        self.host = host
+        self.settings = settings
+        self.machine = machine  # memory available now, for the check before a profile starts
         self.backend = backend
         self.state = ContainersState(backend.clock)
         self.gate = ActionGate()
@@ -69,7 +69,7 @@ class ContainersController:
         self.stats_poller: Poller[dict] = Poller(
             "containers",
             self._sample_stats,
-            deliver=lambda stats: app.post_message(ContainerStatsSampled(stats)),
+            deliver=lambda stats: host.post_message(ContainerStatsSampled(stats)),
             on_error=self._stats_failed,
             interval=self._stats_interval(),
         )
@@ -87,7 +87,7 @@ class ContainersController:
     def start(self) -> None:
         """Start following the engine (call once, when the app is mounted)."""
         threading.Thread(target=self._watch, name="docker-watch", daemon=True).start()
-        self.app.run_worker(self.stats_poller.run(), name="poll-containers", group="containers", exit_on_error=False)
+        self.host.run_worker(self.stats_poller.run(), name="poll-containers", group="containers", exit_on_error=False)
 
     def stop(self) -> None:
         """Stop every thread we started; a compose command under way is cancelled."""
@@ -99,7 +99,7 @@ class ContainersController:
 
     def _post(self, message: ContainersEvent) -> None:
         if not self._stopped:
-            self.app.post_message(message)
+            self.host.post_message(message)
 
     def _watch(self) -> None:
         try:
@@ -117,10 +117,10 @@ class ContainersController:
         self._keep_ticking()
         stale = self._stats_at is None or time.monotonic() - self._stats_at > self.stats_poller.interval
         if visible and stale:
-            self.app.set_timer(STATS_AFTER_SHOW_S, self.stats_poller.poke)
+            self.host.set_timer(STATS_AFTER_SHOW_S, self.stats_poller.poke)
 
     def _stats_interval(self) -> float:
-        every = self.config.docker.stats_interval
+        every = self.settings.stats_interval
         return every if self.visible else max(every, HIDDEN_STATS_INTERVAL_S)
 
     # -- in worker threads ---------------------------------------------------------------
@@ -140,8 +140,8 @@ class ContainersController:
 
     # -- messages ---------------------------------------------------------------------------
 
-    def handle(self, message: ContainersEvent) -> set[Part]:
-        """Apply a fact to the state; returns the parts of the screen that changed."""
+    def handle(self, message: ContainersEvent) -> Changed:
+        """Apply a fact to the state; returns what it changed."""
         if isinstance(message, ContainersChanged):
             return self._containers_changed(message)
         if isinstance(message, ContainerStatsSampled):
@@ -149,44 +149,44 @@ class ContainersController:
             self.state.apply_stats(message.stats)
             if self._stats_failing:
                 self._stats_failing = False
-            return {"stats"}
+            return Changed.STATS
         if isinstance(message, ProfilesChanged):
             self.state.overview = message.overview
-            return {"profiles"}
+            return Changed.PROFILES
         if isinstance(message, ComposeOutputArrived):
             if self.state.job is not None:
                 self.state.job.add(message.lines)
-            return {"job"}
+            return Changed.JOB
         if isinstance(message, ComposeFinished):
             return self._compose_finished(message.result)
         if isinstance(message, ContainerActionStarted):
-            return {"containers"}
+            return Changed.CONTAINERS
         if isinstance(message, ContainerActionFinished):
             return self._action_finished(message)
         if isinstance(message, ProfileToggleRequested):
             self.toggle_profile(message.project, message.profile)
-            return {"profiles"}
+            return Changed.PROFILES
         if isinstance(message, ProfileCancelRequested):
             self.cancel_compose()
-            return {"job"}
+            return Changed.JOB
         if isinstance(message, ContainersFailed):
-            self.app.notify(f"{message.what} stopped updating: {message.error}", severity="error", timeout=10)
-        return set()
+            self.host.notify(f"{message.what} stopped updating: {message.error}", severity="error", timeout=10)
+        return Changed.NOTHING
 
-    def _containers_changed(self, message: ContainersChanged) -> set[Part]:
+    def _containers_changed(self, message: ContainersChanged) -> Changed:
         listing = message.listing
         previous = self.state.engine
         change = self.state.apply_listing(listing)
         if change == "lost":
-            self.app.notify(f"Docker went away: {listing.engine.reason or listing.engine.message}. Showing the last known containers.", severity="warning", timeout=10)
+            self.host.notify(f"Docker went away: {listing.engine.reason or listing.engine.message}. Showing the last known containers.", severity="warning", timeout=10)
         elif change == "back":
-            self.app.notify("Docker is back: the container list is live again.", timeout=5)
+            self.host.notify("Docker is back: the container list is live again.", timeout=5)
         engine_flipped = previous is None or previous.state != listing.engine.state
         if engine_flipped or listing.changed or listing.removed:
             self.refresh_overview()
-        parts: set[Part] = {"containers"}
+        parts = Changed.CONTAINERS
         if engine_flipped:
-            parts.add("profiles")
+            parts |= Changed.PROFILES
         self._keep_ticking()
         return parts
 
@@ -196,15 +196,15 @@ class ContainersController:
             return
         self.state.retry_at = time.monotonic()  # "retrying now…" until the engine answers or not
         threading.Thread(target=self.backend.poke, name="docker-retry", daemon=True).start()
-        self._redraw({"tick"})
+        self.host.redraw(Changed.TICK)
 
-    def record_gpu(self, report: GpuReport) -> set[Part]:
-        return {"stats"} if self.state.record_gpu(report) else set()
+    def record_gpu(self, report: GpuReport) -> Changed:
+        return Changed.STATS if self.state.record_gpu(report) else Changed.NOTHING
 
     def _stats_failed(self, error: BaseException) -> None:
         if not self._stats_failing:
             self._stats_failing = True
-            self.app.notify(f"container stats failed: {error}. Retrying with backoff.", severity="warning", timeout=8)
+            self.host.notify(f"container stats failed: {error}. Retrying with backoff.", severity="warning", timeout=8)
 
     # -- counting seconds -------------------------------------------------------------------
 
@@ -213,44 +213,21 @@ class ContainersController:
         counting_down = self.state.retry_at is not None and self.visible  # the countdown shows on the containers screen only
         wanted = (self.compose_running or counting_down) and not self._stopped
         if wanted and self._ticker is None:
-            self._ticker = self.app.set_interval(TICK_S, self._tick, name="containers-tick")
+            self._ticker = self.host.set_interval(TICK_S, self._tick, name="containers-tick")
         elif not wanted and self._ticker is not None:
             self._ticker.stop()
             self._ticker = None
 
     def _tick(self) -> None:
-        self._redraw({"tick"})
+        self.host.redraw(Changed.TICK)
         self._keep_ticking()
-
-    def _redraw(self, parts: set[str]) -> None:
-        if self.app.screen_stack:
-            self.draw(self.app.screen, parts)
-
-    # -- drawing ----------------------------------------------------------------------------
-
-    def draw(self, screen: Screen, parts: set[str]) -> None:
-        from spark_tui.ui.containers.screen import ContainersScreen
-        from spark_tui.ui.containers.inspect import InspectScreen
-        from spark_tui.ui.containers.logs import LogsScreen
-        from spark_tui.ui.containers.profiles_panel import ProfilesPanel
-
-        if isinstance(screen, ContainersScreen):
-            screen.show(self.state, parts)
-        elif isinstance(screen, (LogsScreen, InspectScreen)) and parts & {"gpu", "system"}:
-            screen.show_sampled_at(self.app.machine)
-        if parts & {"containers", "profiles", "job"}:
-            for panel in screen.query(ProfilesPanel):
-                panel.show(self.state)
-        elif "tick" in parts:
-            for panel in screen.query(ProfilesPanel):
-                panel.show_headline(self.state)
 
     # -- compose overview --------------------------------------------------------------------
 
     def refresh_overview(self, delay: float = OVERVIEW_DEBOUNCE_S) -> None:
         """Re-read projects and profile states soon (changes in a burst make one read)."""
         if self._overview_timer is None and not self._stopped:
-            self._overview_timer = self.app.set_timer(delay, self._read_overview)
+            self._overview_timer = self.host.set_timer(delay, self._read_overview)
 
     def _read_overview(self) -> None:
         self._overview_timer = None
@@ -261,13 +238,13 @@ class ContainersController:
         listing = self.state.listing
         containers = listing.containers if listing else ()
         problem = self.state.engine_problem
-        self.app.run_worker(self._overview_worker(containers, problem), name="compose-overview", group="containers", exit_on_error=False)
+        self.host.run_worker(self._overview_worker(containers, problem), name="compose-overview", group="containers", exit_on_error=False)
 
     async def _overview_worker(self, containers: tuple[Container, ...], problem: str | None) -> None:
         try:
             overview = await run_in_daemon_thread(lambda: self.backend.overview(containers, problem))
         except Exception as exc:
-            self.app.notify(f"cannot read the Compose projects: {exc}", severity="error", timeout=10)
+            self.host.notify(f"cannot read the Compose projects: {exc}", severity="error", timeout=10)
         else:
             self._post(ProfilesChanged(overview))
         finally:
@@ -286,8 +263,6 @@ class ContainersController:
         if verb == "start":
             self.act(verb, container)
             return
-        from spark_tui.ui.screens.confirm import ConfirmScreen
-
         what = "Stop" if verb == "stop" else "Restart"
         body = (
             f"[b]{escape(container.name)}[/b]  [dim]{escape(container.image)}[/dim]\n\n"
@@ -296,18 +271,15 @@ class ContainersController:
         if container.compose_project:
             only = "stops" if verb == "stop" else "restarts"
             body += f"\nIt belongs to Compose project [b]{escape(container.compose_project)}[/b]; only this container {only}."
-        self.app.push_screen(
-            ConfirmScreen(f"{what} {container.name}?", body, confirm=what, danger=verb == "stop"),
-            lambda yes: self.act(verb, container) if yes else None,
-        )
+        self.host.post_message(ConfirmationNeeded(f"{what} {container.name}?", body, partial(self.act, verb, container), confirm=what, danger=verb == "stop"))
 
     def act(self, verb: Verb, container: Container) -> None:
         if not self.gate.try_enter(container.id):
-            self.app.notify(f"{container.name}: {self.state.busy.get(container.id, 'an action')} is already under way", severity="warning", timeout=4)
+            self.host.notify(f"{container.name}: {self.state.busy.get(container.id, 'an action')} is already under way", severity="warning", timeout=4)
             return
         self.state.busy[container.id] = DOING[verb]
-        self.app.run_worker(self._act(verb, container), name=f"{verb}-{container.short_id}", group="container-actions", exit_on_error=False)
-        self.app.post_message(ContainerActionStarted(verb, container.id))
+        self.host.run_worker(self._act(verb, container), name=f"{verb}-{container.short_id}", group="container-actions", exit_on_error=False)
+        self.host.post_message(ContainerActionStarted(verb, container.id))
 
     async def _act(self, verb: Verb, container: Container) -> None:
         action = {"start": self.backend.start, "stop": self.backend.stop, "restart": self.backend.restart}[verb]
@@ -322,13 +294,13 @@ class ContainersController:
             self.gate.leave(container.id)
         self._post(ContainerActionFinished(verb, container.id, container.name, error))
 
-    def _action_finished(self, message: ContainerActionFinished) -> set[Part]:
+    def _action_finished(self, message: ContainerActionFinished) -> Changed:
         self.state.busy.pop(message.container_id, None)
         if message.error:
-            self.app.notify(message.error, title=f"{message.verb} failed", severity="error", timeout=10)
+            self.host.notify(message.error, title=f"{message.verb} failed", severity="error", timeout=10)
         else:
-            self.app.notify(f"{PAST[message.verb].capitalize()} {message.name}", timeout=3)
-        return {"containers"}
+            self.host.notify(f"{PAST[message.verb].capitalize()} {message.name}", timeout=3)
+        return Changed.CONTAINERS
 
     # -- profiles ----------------------------------------------------------------------------
 
@@ -337,25 +309,25 @@ class ContainersController:
         return self.state.job is not None and self.state.job.running
 
     def _available_memory(self) -> int | None:
-        system = self.app.machine.system
+        system = self.machine.system
         return system.memory.available if system is not None and system.memory is not None else None
 
     def toggle_profile(self, project_name: str, profile_name: str, action: Literal["up", "down"] | None = None) -> None:
         """Start a profile that is down (or partly up), stop one that is up. Never blocks."""
         if self.state.engine_problem:
-            self.app.notify("Docker is unreachable: profiles can be started or stopped once it answers again.", severity="warning", timeout=6)
+            self.host.notify("Docker is unreachable: profiles can be started or stopped once it answers again.", severity="warning", timeout=6)
             return
         if self.compose_running:
             job = self.state.job
             assert job is not None
-            self.app.notify(f"One compose command at a time: wait until it finishes ({job.headline()}), or cancel it with k.", severity="warning", timeout=6)
+            self.host.notify(f"One compose command at a time: wait until it finishes ({job.headline()}), or cancel it with k.", severity="warning", timeout=6)
             return
         if self.state.preparing is not None:
-            self.app.notify(f"Checking what starting profile {self.state.preparing[1]} would do: a moment.", severity="warning", timeout=4)
+            self.host.notify(f"Checking what starting profile {self.state.preparing[1]} would do: a moment.", severity="warning", timeout=4)
             return
         found = self.state.find_profile(project_name, profile_name)
         if found is None:
-            self.app.notify(f"no profile {profile_name!r} in project {project_name!r} any more", severity="error", timeout=6)
+            self.host.notify(f"no profile {profile_name!r} in project {project_name!r} any more", severity="error", timeout=6)
             return
         project, profile = found
         action = action or ("down" if profile.state == "up" else "up")
@@ -366,16 +338,16 @@ class ContainersController:
             else:
                 command, notes = self.backend.down_command(project, profile)
         except (ProfileNotFound, InvalidName, ComposeUnavailable) as exc:
-            self.app.notify(str(exc), title="Cannot toggle the profile", severity="error", timeout=10)
+            self.host.notify(str(exc), title="Cannot toggle the profile", severity="error", timeout=10)
             return
         if action == "down":
             if command is None:
-                self.app.notify(f"profile {profile.name}: nothing to stop. " + "; ".join(notes), timeout=8)
+                self.host.notify(f"profile {profile.name}: nothing to stop. " + "; ".join(notes), timeout=8)
             else:
                 self._run_compose(project, profile, action, command, notes, None)
             return
         self.state.preparing = (project.name, profile.name)
-        self.app.run_worker(self._check_start(project, profile, command, budget), name="compose-dry-run", group="containers", exit_on_error=False)
+        self.host.run_worker(self._check_start(project, profile, command, budget), name="compose-dry-run", group="containers", exit_on_error=False)
 
     async def _check_start(self, project: ComposeProject, profile: ComposeProfile, command: ComposeCommand, budget: MemoryBudget) -> None:
         """Before `up`: compose's dry run names running containers outside the profile that it would
@@ -394,14 +366,10 @@ class ContainersController:
         if not (budget.needs_confirmation or preview.recreates):
             self._run_compose(project, profile, "up", command, notes, budget)
             return
-        from spark_tui.ui.screens.confirm import ConfirmScreen
-
         title, body = start_question(profile, budget, preview.recreates)
-        self._redraw({"profiles"})  # no longer "checking…" under the question
-        self.app.push_screen(
-            ConfirmScreen(title, body, confirm="Start anyway", danger=True, default=False),
-            lambda yes: self._run_compose(project, profile, "up", command, notes, budget) if yes else None,
-        )
+        self.host.redraw(Changed.PROFILES)  # no longer "checking…" under the question
+        start = partial(self._run_compose, project, profile, "up", command, notes, budget)
+        self.host.post_message(ConfirmationNeeded(title, body, start, confirm="Start anyway", danger=True, default=False))
 
     def _run_compose(
         self,
@@ -426,7 +394,7 @@ class ContainersController:
         run = self.backend.run(command)
         self._run = run
         threading.Thread(target=self._drive, args=(run, command), name="compose-run", daemon=True).start()
-        self.app.post_message(ComposeOutputArrived([]))
+        self.host.post_message(ComposeOutputArrived([]))
         self._keep_ticking()
 
     def _drive(self, run: ComposeRun, command: ComposeCommand) -> None:
@@ -445,21 +413,21 @@ class ContainersController:
         job.cancelling = True
         self._run.cancel()
 
-    def _compose_finished(self, result: CommandResult) -> set[Part]:
+    def _compose_finished(self, result: CommandResult) -> Changed:
         job = self.state.job
         if job is None:
-            return set()
+            return Changed.NOTHING
         job.result = result
         if result.ok:
-            self.app.notify(job.headline().capitalize(), timeout=5)
+            self.host.notify(job.headline().capitalize(), timeout=5)
         elif result.cancelled:
-            self.app.notify(job.headline().capitalize(), severity="warning", timeout=5)
+            self.host.notify(job.headline().capitalize(), severity="warning", timeout=5)
         else:
-            self.app.notify(result.message or "docker compose failed", title=f"could not {job.verb} profile {job.profile}", severity="error", timeout=15)
+            self.host.notify(result.message or "docker compose failed", title=f"could not {job.verb} profile {job.profile}", severity="error", timeout=15)
         self.backend.invalidate_overview()
         self.refresh_overview(0.01)
         self._keep_ticking()
-        return {"job", "profiles"}
+        return Changed.JOB | Changed.PROFILES
 
 
 def budget_text(profile: ComposeProfile, budget: MemoryBudget) -> str:

@@ -15,6 +15,7 @@ from spark_tui.ui.markup import escape
 from spark_tui.models.containers import Container
 from spark_tui.core.polling import run_in_daemon_thread
 from spark_tui.ui.screens.detail import DetailScreen
+from spark_tui.ui.session import Session
 from spark_tui.core.docker.backend import ContainerBackend
 from spark_tui.core.docker.errors import ContainerActionError, DockerUnavailable
 from spark_tui.ui.widgets.key_bar import KeyBar
@@ -31,8 +32,8 @@ class InspectScreen(DetailScreen):
     }
     """
 
-    def __init__(self, container: Container, backend: ContainerBackend) -> None:
-        super().__init__()
+    def __init__(self, session: Session, container: Container, backend: ContainerBackend) -> None:
+        super().__init__(session)
         self.container = container
         self.backend = backend
         self.data: dict[str, Any] | None = None

@@ -20,6 +20,7 @@ from textual.widgets import Input, Log
 from spark_tui.ui.messages import LogLinesArrived, LogsEnded
 from spark_tui.models.containers import Container, LogLine
 from spark_tui.ui.screens.detail import DetailScreen
+from spark_tui.ui.session import Session
 from spark_tui.core.docker.backend import ContainerBackend, LogStream
 from spark_tui.core.docker.errors import ContainerActionError, DockerUnavailable
 from spark_tui.core.docker.log_buffer import LogBuffer, compile_query
@@ -78,8 +79,8 @@ class LogsScreen(DetailScreen):
     }
     """
 
-    def __init__(self, container: Container, backend: ContainerBackend, tail: int) -> None:
-        super().__init__()
+    def __init__(self, session: Session, container: Container, backend: ContainerBackend, tail: int) -> None:
+        super().__init__(session)
         self.container = container
         self.backend = backend
         self.tail = tail

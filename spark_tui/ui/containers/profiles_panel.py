@@ -1,8 +1,8 @@
 """Compose projects and their profiles, with a toggle, and compose's output while it works.
 
-Self-contained: place it on any screen. The app draws it (`show(state)`) from its
-ContainersState whenever profiles or the compose command change; the panel asks the app to
-toggle or cancel by posting ProfileToggleRequested / ProfileCancelRequested, which bubble up
+Self-contained: place it on any screen with the session's ContainersState; the screen hands it
+what changed (`show_changes`) and it redraws what profiles or the compose command touched. It asks
+to toggle or cancel by posting ProfileToggleRequested / ProfileCancelRequested, which bubble up
 to the app's containers controller (the one place that runs compose).
 """
 
@@ -20,6 +20,7 @@ from textual.widgets import DataTable, RichLog, Static
 from textual.widgets.data_table import RowDoesNotExist
 
 from spark_tui.ui.messages import ProfileCancelRequested, ProfileToggleRequested
+from spark_tui.ui.session import Changed
 from spark_tui.ui.markup import escape
 from spark_tui.ui.containers.state import JOB_LINES, ComposeJob, ContainersState
 from spark_tui.core.masking import mask_argv
@@ -134,11 +135,11 @@ class ProfilesPanel(Vertical):
         Binding("escape", "close_output", "Close output", id="profiles.close-output"),
     ]
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, state: ContainersState, **kwargs) -> None:
         kwargs.setdefault("classes", "panel")
         super().__init__(**kwargs)
         self.border_title = "Compose profiles"
-        self._state: ContainersState | None = None
+        self._state = state
         self._rows: list[str] = []
         self._drawn: dict[str, tuple[str, ...]] = {}
         self._job_shown: tuple[ComposeJob, int] | None = None  # the job in the log, and its lines written
@@ -160,11 +161,7 @@ class ProfilesPanel(Vertical):
     def on_mount(self) -> None:
         self.query_one("#compose-job").display = False
         self.query_one("#profiles-table").display = False
-        controller = getattr(self.app, "containers", None)  # the app's state, wherever the panel is placed
-        if self._state is None and controller is not None:
-            self._state = controller.state
-        if self._state is not None:
-            self.show(self._state)
+        self.show(self._state)
 
     def on_resize(self) -> None:
         self.set_class(self.size.width >= WIDE_FROM, "-wide")
@@ -186,9 +183,9 @@ class ProfilesPanel(Vertical):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle":
-            engine_down = self._state is not None and self._state.engine_problem is not None
+            engine_down = self._state.engine_problem is not None
             return True if self.selected_profile() is not None and not engine_down else None
-        job = self._state.job if self._state else None
+        job = self._state.job
         if action == "cancel":
             return job is not None and job.running
         if action == "close_output":
@@ -196,7 +193,7 @@ class ProfilesPanel(Vertical):
         return True
 
     def action_close_output(self) -> None:
-        if self._state is not None and self._state.job is not None and not self._state.job.running:
+        if self._state.job is not None and not self._state.job.running:
             self._closed_job = self._state.job
             self.show(self._state)
 
@@ -232,8 +229,8 @@ class ProfilesPanel(Vertical):
     def _binding_check(self) -> None:
         """Footer keys follow what toggle/cancel/close apply to; refreshed only when that changes
         (each refresh rebuilds the footer)."""
-        job = self._state.job if self._state else None
-        engine_down = self._state is not None and self._state.engine_problem is not None
+        job = self._state.job
+        engine_down = self._state.engine_problem is not None
         key = (self.selected_profile() is not None, job is not None and job.running, job is self._closed_job, job is None, engine_down)
         if key != getattr(self, "_bindings_for", None):
             self._bindings_for = key
@@ -353,6 +350,13 @@ class ProfilesPanel(Vertical):
             for line in list(job.lines)[-min(fresh, len(job.lines)):]:
                 log.write_line(line)
         self._job_shown = (job, job.total_lines)
+
+    def show_changes(self, changed: Changed) -> None:
+        """The list and the compose output when they changed; while a command runs, its ticking headline."""
+        if changed & (Changed.CONTAINERS | Changed.PROFILES | Changed.JOB):
+            self.show(self._state)
+        elif changed & Changed.TICK:
+            self.show_headline(self._state)
 
     def show_headline(self, state: ContainersState) -> None:
         """Only the compose command's headline (its elapsed time ticks while it runs)."""

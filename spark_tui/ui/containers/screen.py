@@ -15,11 +15,11 @@ from spark_tui.core import format as fmt
 from spark_tui.ui.markup import escape
 from spark_tui.ui.containers.state import ContainersState
 from spark_tui.models.containers import Container
-from spark_tui.ui.screens.detail import show_sampled_at
 from spark_tui.ui.screens.mode_screen import ModeScreen
 from spark_tui.ui.containers.table import ContainerTable, ports_detail
 from spark_tui.ui.widgets.key_bar import KeyBar
 from spark_tui.ui.containers.profiles_panel import ProfilesPanel
+from spark_tui.ui.session import Changed
 from spark_tui.ui.widgets.status_bar import StatusBar
 from spark_tui.ui.widgets.text import set_display, set_titles, update_text
 
@@ -57,12 +57,12 @@ class ContainersScreen(ModeScreen):
         with Vertical(id="containers-panel", classes="panel"):
             yield ContainerTable(id="container-table")
             yield Static(id="container-detail")
-        yield ProfilesPanel(id="profiles-panel")
+        yield ProfilesPanel(self.state, id="profiles-panel")
         yield KeyBar()
 
     @property
     def controller(self) -> ContainersController:
-        return self.app.containers  # type: ignore[attr-defined]
+        return self.session.containers
 
     @property
     def state(self) -> ContainersState:
@@ -79,33 +79,29 @@ class ContainersScreen(ModeScreen):
 
     def on_screen_resume(self) -> None:
         self.controller.set_visible(True)
-        self.app.refresh_status_bar()  # type: ignore[attr-defined]
         self._show_everything()
 
     def _show_everything(self) -> None:
         if self._ready:
-            self.show(self.state, {"containers", "stats", "profiles", "job", "gpu"})
-            self.query_one(ProfilesPanel).show(self.state)
+            self.show_changes(Changed.CONTAINERS | Changed.STATS | Changed.PROFILES | Changed.JOB)
 
     def on_screen_suspend(self) -> None:
         self.controller.set_visible(False)
 
     # -- drawing ------------------------------------------------------------------------------
 
-    def show(self, state: ContainersState, parts: set[str]) -> None:
+    def show_changes(self, changed: Changed) -> None:
+        super().show_changes(changed)
         if not self._ready:
             return
-        if parts & {"gpu", "system"}:
-            self._show_sampled_at()
-        if parts & {"containers", "stats"}:
+        state = self.state
+        if changed & (Changed.CONTAINERS | Changed.STATS):
             self.query_one(ContainerTable).show(state)
             self._show_detail()
-        if parts & {"containers", "profiles", "tick"}:
+        if changed & (Changed.CONTAINERS | Changed.PROFILES | Changed.TICK):
             self._show_engine(state)
+        self.query_one(ProfilesPanel).show_changes(changed)
         self._binding_check()
-
-    def _show_sampled_at(self) -> None:
-        show_sampled_at(self, self.app.machine)  # type: ignore[attr-defined]
 
     def _show_engine(self, state: ContainersState) -> None:
         banner = self.query_one("#engine-banner", Static)
@@ -231,10 +227,10 @@ class ContainersScreen(ModeScreen):
         from spark_tui.ui.containers.logs import LogsScreen
 
         if (container := self.selected()) is not None:
-            self.app.push_screen(LogsScreen(container, self.controller.backend, self.app.config.docker.log_tail))  # type: ignore[attr-defined]
+            self.app.push_screen(LogsScreen(self.session, container, self.controller.backend, self.session.config.docker.log_tail))
 
     def action_inspect(self) -> None:
         from spark_tui.ui.containers.inspect import InspectScreen
 
         if (container := self.selected()) is not None:
-            self.app.push_screen(InspectScreen(container, self.controller.backend))
+            self.app.push_screen(InspectScreen(self.session, container, self.controller.backend))

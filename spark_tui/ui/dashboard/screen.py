@@ -16,6 +16,7 @@ from spark_tui.ui.widgets.key_bar import KeyBar
 from spark_tui.ui.dashboard.memory_panel import MemoryPanel
 from spark_tui.ui.containers.profiles_panel import ProfilesPanel
 from spark_tui.ui.services.panel import ServicesPanel
+from spark_tui.ui.session import Changed
 from spark_tui.ui.widgets.status_bar import StatusBar
 from spark_tui.ui.dashboard.system_panel import SystemPanel
 from spark_tui.ui.widgets.text import set_display, update_text
@@ -52,16 +53,22 @@ class DashboardScreen(ModeScreen):
         with Vertical(id="side"):
             yield self._memory
             yield self._system
-            yield ServicesPanel(id="dashboard-services")
-            yield ProfilesPanel(id="dashboard-profiles")
+            yield ServicesPanel(self.session.probes.state, id="dashboard-services")
+            yield ProfilesPanel(self.session.containers.state, id="dashboard-profiles")
         yield KeyBar()
 
     def on_resize(self) -> None:
         self.set_class(self.size.height >= self.ROOMY_FROM, "-roomy")
 
     def on_screen_resume(self) -> None:
-        self.app.refresh_status_bar()
-        self.show_machine(self.app.machine, gpu=True, system=True)
+        self.show_machine(self.session.machine, gpu=True, system=True)
+
+    def show_changes(self, changed: Changed) -> None:
+        if changed & Changed.MACHINE:
+            self.show_machine(self.session.machine, gpu=bool(changed & Changed.GPU), system=bool(changed & Changed.SYSTEM))
+        if changed & Changed.PROBES:
+            self.query_one(ServicesPanel).show(self.session.probes.state)
+        self.query_one(ProfilesPanel).show_changes(changed)
 
     def show_machine(self, state: MachineState, *, gpu: bool = False, system: bool = False) -> None:
         if gpu and state.gpu is not None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from textual import events
 from textual.message import Message
-from textual.screen import Screen
+
+from spark_tui.ui.session import LiveScreen
 
 
-class ModeScreen(Screen):
+class ModeScreen(LiveScreen):
     """A screen the app switches to and away from with one key, kept mounted in between.
 
     Textual restyles every widget of a screen each time its mode is switched back to (about

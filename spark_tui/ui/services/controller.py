@@ -6,30 +6,28 @@ millisecond (spark_tui/core/net/lean_http.py), every wait is a timer, and a hung
 one idle socket, so keys stay instant with fifty probes. Its events are gathered for
 BATCH_S and posted as one `ProbesReported`; `handle()` applies them on the UI thread,
 pops up one notice per batch of state changes (a flapping service stays quiet until it
-settles: probes_state.ChangeNotices), and `draw()` updates only the rows that changed on
-the visible screen.
+settles: ui/services/state.ChangeNotices) and marks the probes with news, so the screen
+showing redraws only their rows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from textual.screen import Screen
-
-from spark_tui.models.settings import Config
+from spark_tui.models.settings import ProbeConfig
 from spark_tui.models.containers import Container
 from spark_tui.models.probes import ProbeEvent, ProbeSpec, ProbeState, ProbeStatus
 from spark_tui.ui.messages import ProbesReported
+from spark_tui.ui.session import Changed, Host
 from spark_tui.ui.services.state import ChangeNotices, ProbesState
 
-# sources.discovery and sources.presets (the preset table, ~15 ms to import) load when first
+# core.services.discovery and .presets (the preset table, ~15 ms to import) load when first
 # needed, after the first frame: no probes configured and nothing discovered yet needs neither.
 
 if TYPE_CHECKING:
-    from spark_tui.ui.app import SparkApp
     from spark_tui.core.services.presets import ConfiguredProbes
 
 BATCH_S = 0.25  # events gathered this long make one message (and one redraw)
@@ -55,10 +53,10 @@ class ProbeRunner(Protocol):
 class ProbesController:
     """`runner`: a given engine or demo (tests); by default the app makes one when it starts."""
 
-    def __init__(self, app: SparkApp, config: Config, runner: ProbeRunner | None = None, *, demo: bool = False) -> None:
-        self.app = app
-        self._configured_table = config.probes
-        if config.probes:
+    def __init__(self, host: Host, probes: Sequence[ProbeConfig], runner: ProbeRunner | None = None, *, demo: bool = False) -> None:
+        self.host = host
+        self._configured_table = tuple(probes)
+        if probes:
             self._configured()  # ConfigError on a duplicate name, before the app starts
         self.runner = runner
         self._demo = runner.demo if runner is not None else demo
@@ -92,7 +90,7 @@ class ProbesController:
 
     def start(self) -> None:
         """Start probing once the first frame is out (the engine's HTTP stack takes a while to import)."""
-        self.app.call_after_refresh(self._start_runner)
+        self.host.call_after_refresh(self._start_runner)
 
     def _start_runner(self) -> None:
         if self._stopped:
@@ -100,7 +98,7 @@ class ProbesController:
         if self.runner is None:
             self.runner = self._make_runner()
             self.runner.listen(self._on_event)
-        self.app.run_worker(self.runner.run(), name="service probes", group="probes", exit_on_error=False)
+        self.host.run_worker(self.runner.run(), name="service probes", group="probes", exit_on_error=False)
 
     def _make_runner(self) -> ProbeRunner:
         if self._demo:
@@ -133,7 +131,7 @@ class ProbesController:
         try:
             self.runner.set_probes(specs)
         except ValueError as exc:  # plan_probes makes names unique; this would be a bug, said once
-            self.app.notify(f"cannot update the service probes: {exc}", severity="error", timeout=10)
+            self.host.notify(f"cannot update the service probes: {exc}", severity="error", timeout=10)
 
     def check_now(self, name: str | None = None) -> None:
         names = [name] if name is not None else list(self.state.statuses)
@@ -153,35 +151,15 @@ class ProbesController:
         self._flush = None
         events, self._pending = self._pending, []
         if events and not self._stopped:
-            self.app.post_message(ProbesReported(tuple(events)))
+            self.host.post_message(ProbesReported(tuple(events)))
 
-    def handle(self, message: ProbesReported) -> set[str]:
-        """Apply a batch; its state changes make one notification at most. Returns the parts to draw."""
+    def handle(self, message: ProbesReported) -> Changed:
+        """Apply a batch; its state changes make one notification at most."""
         changes = self.state.apply(message.events)
         notice = self.notices.take(changes, self.state.statuses, self.state.now())
         if notice is not None:
-            self.app.notify(notice.text, title="Services", severity=SEVERITY[notice.state], timeout=6)  # type: ignore[arg-type]
-        return {"probes"}
+            self.host.notify(notice.text, title="Services", severity=SEVERITY[notice.state], timeout=6)  # type: ignore[arg-type]
+        return Changed.PROBES
 
     def status(self, name: str) -> ProbeStatus | None:
         return self.state.statuses.get(name)
-
-    # -- drawing -----------------------------------------------------------------------------
-
-    def draw(self, screen: Screen, parts: set[str]) -> None:
-        from spark_tui.ui.services.detail import ProbeDetailScreen
-        from spark_tui.ui.services.screen import ServicesScreen
-        from spark_tui.ui.services.panel import ServicesPanel
-
-        if isinstance(screen, ServicesScreen) and parts & {"gpu", "system"}:
-            screen.show_sampled_at()
-        if "probes" not in parts:
-            return
-
-        dirty = self.state.take_dirty()
-        if isinstance(screen, ServicesScreen):
-            screen.show(self.state, dirty)
-        elif isinstance(screen, ProbeDetailScreen):
-            screen.show(self.state)
-        for panel in screen.query(ServicesPanel):
-            panel.show(self.state)

@@ -16,6 +16,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
+
+from spark_tui.ui.session import Changed, Session
 from textual.widgets import Static
 
 from spark_tui.core.services import text as text
@@ -80,13 +82,18 @@ class ProbeDetailScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, session: Session, name: str) -> None:
         super().__init__()
+        self.session = session
         self.probe_name = name
 
     @property
     def controller(self) -> ProbesController:
-        return self.app.probes  # type: ignore[attr-defined]
+        return self.session.probes
+
+    def show_changes(self, changed: Changed) -> None:
+        if changed & Changed.PROBES:
+            self.show(self.controller.state)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="probe-detail-body"):

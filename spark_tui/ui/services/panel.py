@@ -44,9 +44,10 @@ class ServicesPanel(Vertical):
     }
     """
 
-    def __init__(self, *, id: str | None = "services-summary", classes: str = "panel") -> None:
+    def __init__(self, state: ProbesState, *, id: str | None = "services-summary", classes: str = "panel") -> None:
         super().__init__(id=id, classes=classes)
         self.border_title = "Services"
+        self._state = state
 
     def compose(self) -> ComposeResult:
         yield TextLines(classes="services-rows")
@@ -63,9 +64,7 @@ class ServicesPanel(Vertical):
             self._draw_latest()
 
     def _draw_latest(self) -> None:
-        controller = getattr(self.app, "probes", None)
-        if controller is not None:
-            self.show(controller.state)
+        self.show(self._state)
 
     def show(self, state: ProbesState) -> None:
         if not self._ready:

@@ -16,6 +16,7 @@ from textual.widgets import Static
 from spark_tui.core.services import text as text
 from spark_tui.models.probes import ProbeState, ProbeStatus
 from spark_tui.ui.services.state import ProbesState
+from spark_tui.ui.session import Changed
 from spark_tui.ui.screens.mode_screen import ModeScreen
 from spark_tui.ui.widgets.key_bar import KeyBar
 from spark_tui.ui.services.table import ProbeTable
@@ -44,7 +45,7 @@ class ServicesScreen(ModeScreen):
 
     @property
     def controller(self) -> ProbesController:
-        return self.app.probes  # type: ignore[attr-defined]
+        return self.session.probes
 
     _ready = False
 
@@ -55,9 +56,7 @@ class ServicesScreen(ModeScreen):
         self.show(self.controller.state, None)
 
     def on_screen_resume(self) -> None:
-        self.app.refresh_status_bar()  # type: ignore[attr-defined]
         self._ago_timer.resume()
-        self.show_sampled_at()
         self.show(self.controller.state, None)
 
     def on_screen_suspend(self) -> None:
@@ -68,11 +67,10 @@ class ServicesScreen(ModeScreen):
 
     # -- drawing ------------------------------------------------------------------------------
 
-    def show_sampled_at(self) -> None:
-        machine = self.app.machine  # type: ignore[attr-defined]
-        sampled = [s.taken_at for s in (machine.gpu, machine.system) if s is not None]
-        if sampled and self._ready:
-            self.query_one(StatusBar).sampled_at = max(sampled)
+    def show_changes(self, changed: Changed) -> None:
+        super().show_changes(changed)
+        if changed & Changed.PROBES:
+            self.show(self.controller.state, self.controller.state.take_dirty())
 
     def show(self, state: ProbesState, names: set[str] | None) -> None:
         """Draw what changed: `names` are the probes with news (None: everything)."""
@@ -152,4 +150,4 @@ class ServicesScreen(ModeScreen):
 
         status = self.selected()
         if status is not None:
-            self.app.push_screen(ProbeDetailScreen(status.name))
+            self.app.push_screen(ProbeDetailScreen(self.session, status.name))
