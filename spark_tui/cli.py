@@ -96,12 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_dashboard(args: argparse.Namespace, config: Config) -> int:
-    from spark_tui.ui.app import make_app, validate_theme
+    from spark_tui.ui.app import make_app
 
-    problem = validate_theme(config.dashboard.theme)
-    if problem:
-        print(f"spark-tui: {problem}", file=sys.stderr)
-        return EXIT_USAGE
     try:
         app = make_app(config, demo=args.demo)
     except ConfigError as exc:  # found while building the app, e.g. two [[probes]] with one name

@@ -18,6 +18,15 @@ from msgspec import Struct
 from spark_tui.models.settings import Config, ConfigError, ProbeConfig
 
 CONFIG_ENV = "SPARK_TUI_CONFIG"
+# Textual 8.2.8's builtin themes (textual.theme.BUILTIN_THEMES): every command checks the name
+# when the file is read, and the config layer must not import Textual to learn them. A unit test
+# compares this with Textual's own list, so an upgrade that adds or drops one shows.
+BUILTIN_THEMES = (
+    "textual-dark", "textual-light", "nord", "gruvbox", "catppuccin-mocha", "dracula", "tokyo-night",
+    "monokai", "flexoki", "catppuccin-latte", "catppuccin-frappe", "catppuccin-macchiato",
+    "solarized-light", "solarized-dark", "rose-pine", "rose-pine-moon", "rose-pine-dawn",
+    "atom-one-dark", "atom-one-light", "ansi-dark", "ansi-light",
+)
 
 
 def default_config_path(env: dict[str, str] | None = None) -> Path:
@@ -61,9 +70,16 @@ def parse_config(raw: bytes | str, *, source: str = "config") -> Config:
         config = msgspec.convert(data, Config)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"{source}: {describe_validation_error(str(exc))}") from None
+    _check_theme(config.dashboard.theme, source)
     for index, probe in enumerate(config.probes):
         _check_probe(probe, f"{source}: probes[{index}]")
     return config
+
+
+def _check_theme(name: str, source: str) -> None:
+    if name not in BUILTIN_THEMES:
+        choices = ", ".join(sorted(BUILTIN_THEMES))
+        raise ConfigError(f"{source}: dashboard.theme: unknown theme {name!r} (choose one of: {choices})")
 
 
 def _check_probe(probe: ProbeConfig, where: str) -> None:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from spark_tui.commands import demo_fleet, plain
 from spark_tui.core import format as fmt
 from spark_tui.models.settings import Config
 from spark_tui.models.containers import Container, ContainersReport, PublishedPort, group_by_project
@@ -27,7 +28,7 @@ def demo_snapshot(config: Config) -> ContainersReport:
     """`snapshot --demo`: the simulated Spark's containers, as the dashboard's demo shows them."""
     from spark_tui.core.demo.docker import DemoDocker
 
-    docker = DemoDocker(config=config.docker)
+    docker = DemoDocker(config=config.docker, fleet=demo_fleet())  # the fleet the GPU's processes run in
     containers = docker.containers()
     stats = docker.sample_stats(containers, None)
     return ContainersReport(taken_at=time.time(), engine=docker.status, containers=containers, stats=stats, notes=("simulated containers (--demo)",))
@@ -43,9 +44,10 @@ def ports_text(ports: tuple[PublishedPort, ...]) -> str:
 
 
 def state_text(container: Container, now: datetime) -> Text:
-    text = Text(container.state, style=STATE_STYLE.get(container.state, ""))
+    text = plain(container.state)
+    text.stylize(STATE_STYLE.get(container.state, ""))
     if container.health:
-        text.append(f" {container.health}", style=HEALTH_STYLE.get(container.health, ""))
+        text.append_text(Text(f" {plain(container.health)}", style=HEALTH_STYLE.get(container.health, "")))
     if container.state == "running":
         text.append(f" {fmt.duration(container.uptime(now))}", style="dim")
     elif container.exit_code is not None:
@@ -56,9 +58,11 @@ def state_text(container: Container, now: datetime) -> Text:
 def render_containers(console: Console, report: ContainersReport) -> None:
     running = sum(1 for c in report.containers if c.state == "running")
     if not report.engine.up:
-        console.print(Text.assemble(("Containers  ", "bold"), report.engine.message))
+        console.print(Text.assemble(("Containers  ", "bold"), plain(report.engine.message)))
         return
-    console.print(Text(f"Containers · {running} running of {len(report.containers)} · Docker {report.engine.version or fmt.NA}", style="bold"))
+    heading = plain(f"Containers · {running} running of {len(report.containers)} · Docker {report.engine.version or fmt.NA}")
+    heading.stylize("bold")
+    console.print(heading)
     if not report.containers:
         console.print("  none")
         return
@@ -72,22 +76,26 @@ def render_containers(console: Console, report: ContainersReport) -> None:
     table.add_column("PORTS", overflow="fold", min_width=12)
     table.add_column("IMAGE", overflow="ellipsis", min_width=8, max_width=30)
     for group in group_by_project(report.containers):
-        table.add_row(Text(group.project or "(no compose project)", style="bold"), "", "", "", "", "", "")
+        project = plain(group.project or "(no compose project)")
+        project.stylize("bold")
+        table.add_row(project, "", "", "", "", "", "")
         for container in group.containers:
             stats = report.stats.get(container.id)
             gpu = "GPU" if container.gpu else ""
             if stats and stats.gpu_memory is not None:
                 gpu = f"GPU {fmt.size(stats.gpu_memory)}"
             table.add_row(
-                f"  {container.name}",
+                plain(f"  {container.name}"),
                 state_text(container, now),
                 fmt.percent(stats.cpu_percent) if stats else "",
                 fmt.size(stats.memory_used) if stats else "",
                 gpu,
-                ports_text(container.ports),
-                container.image,
+                plain(ports_text(container.ports)),
+                plain(container.image),
             )
     console.print(table)
     for note in report.notes:
-        console.print(Text(f"  {note}", style="dim"))
+        line = plain(f"  {note}")
+        line.stylize("dim")
+        console.print(line)
 

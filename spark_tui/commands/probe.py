@@ -3,7 +3,9 @@
 Probes come from the config's [[probes]] and, when a Docker engine answers, from the running
 containers (discovery failing is a note on stderr, not an error). Exit status: 0 when every
 checked probe answers, 1 when one is down (with --strict, degraded too), 2 for a bad name or
-config — so `spark-tui probe vllm` works as a systemd or cron health check.
+config — so `spark-tui probe vllm` works as a systemd or cron health check. With --json stdout
+is always one JSON object (no probes: an empty list and a note). `--demo` shows the simulated
+Spark's services as the dashboard's demo does (no network).
 
 `collect_probes` / `render_probes` give the `snapshot` command its services section.
 """
@@ -14,12 +16,11 @@ import argparse
 import sys
 import time
 
-import msgspec
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from spark_tui.commands import output_console
+from spark_tui.commands import demo_fleet, output_console, plain, with_sources, write_json
 from spark_tui.models.settings import Config, ConfigError
 from spark_tui.models.containers import Container
 from spark_tui.models.probes import ProbeResult, ProbeSnapshot, ProbeSpec, ProbeState
@@ -29,6 +30,21 @@ from spark_tui.core.services.presets import configured_probes
 
 EXIT_OK, EXIT_DOWN, EXIT_USAGE = 0, 1, 2
 DISCOVERY_TIMEOUT_S = 5.0
+NO_PROBES = "no probes: add [[probes]] to the config file, or start a service container"
+DEMO_NOTE = "simulated services (--demo): the demo's latest checks, no network"
+
+# Where each figure of a probe's JSON comes from (the same words as the table's columns).
+PROBE_SOURCES = {
+    "results[].state": "the probe's own check of the service (kind: its preset; see `spark-tui probe --help`)",
+    "results[].latency_ms": "the health request's round trip, from sending it to the last byte of the answer (TCP kinds: the connect)",
+    "results[].status_code": "the service's HTTP answer to the health request",
+    "results[].model": "the service's own answer (e.g. /v1/models, /api/ps, /info, /props)",
+    "results[].version": "the service's own answer (e.g. /version, /api/version, /info)",
+    "results[].models": "the service's model list (e.g. /v1/models, /api/tags and /api/ps)",
+    "results[].details": "the service's own answer: limits, device, loaded memory (Ollama's size_vram)",
+    "results[].error": "what went wrong, in words: the service's message or the connection's failure",
+}
+DEMO_SOURCES = {key: "simulated (--demo): the demo's services, no network" for key in PROBE_SOURCES}
 
 STATE_STYLE = {
     ProbeState.UP: "green",
@@ -98,30 +114,39 @@ def collect_probes(args: argparse.Namespace, config: Config) -> ProbeSnapshot:
         return ProbeSnapshot(results=(), notes=(str(exc),))
     results = check_once_blocking(specs) if specs else []
     if not specs:
-        notes.append("no probes: add [[probes]] to the config file, or start a service container")
+        notes.append(NO_PROBES)
     return ProbeSnapshot(results=tuple(results), notes=tuple(notes))
 
 
 def demo_snapshot() -> ProbeSnapshot:
     """`snapshot --demo`: the simulated Spark's services, as the dashboard's demo shows them."""
+    results, notes = demo_results()
+    return ProbeSnapshot(results=tuple(results), notes=tuple(notes))
+
+
+def demo_results() -> tuple[list[ProbeResult], list[str]]:
+    """The simulated Spark's services, each as its latest check (no network), and the note saying so."""
     from spark_tui.core.demo.probes import DemoProbes
 
-    results = tuple(event.status.result for event in DemoProbes().replay() if event.status.result is not None)
-    return ProbeSnapshot(results=results, notes=("simulated services (--demo)",))
+    probes = DemoProbes(fleet=demo_fleet())  # a stopped demo container's service refuses connections
+    results = [event.status.result for event in probes.replay() if event.status.result is not None]
+    return results, [DEMO_NOTE]
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from spark_tui.core.services.engine import check_once_blocking
-
-    # configured probes win over discovered ones: when every name is one, Docker has nothing to add
-    configured = {probe.name for probe in config.probes if probe.enabled}
-    discover = not args.no_discover and not (args.names and set(args.names) <= configured)
-    try:
-        specs, notes = probe_specs(config, discover=discover)
-    except ConfigError as exc:
-        print(f"spark-tui: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    by_name = {spec.name: spec for spec in specs}
+    if args.demo:
+        results, notes = demo_results()
+        by_name: dict[str, ProbeSpec | ProbeResult] = {result.name: result for result in results}
+    else:
+        # configured probes win over discovered ones: when every name is one, Docker has nothing to add
+        configured = {probe.name for probe in config.probes if probe.enabled}
+        discover = not args.no_discover and not (args.names and set(args.names) <= configured)
+        try:
+            specs, notes = probe_specs(config, discover=discover)
+        except ConfigError as exc:
+            print(f"spark-tui: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        by_name = {spec.name: spec for spec in specs}
     unknown = [name for name in args.names if name not in by_name]
     for note in notes:
         print(f"spark-tui probe: {note}", file=sys.stderr)
@@ -129,18 +154,31 @@ def run(args: argparse.Namespace, config: Config) -> int:
         known = ", ".join(by_name) or "none"
         print(f"spark-tui probe: no probe named {', '.join(map(repr, unknown))} (known: {known})", file=sys.stderr)
         return EXIT_USAGE
-    selected = [by_name[name] for name in dict.fromkeys(args.names)] or specs
+    selected = [by_name[name] for name in dict.fromkeys(args.names)] or list(by_name.values())
     if not selected:
-        print("spark-tui probe: no probes: add [[probes]] to the config file, or start a service container", file=sys.stderr)
+        notes.append(NO_PROBES)
+        if args.json:  # a script reading stdout gets an answer it can parse, not nothing
+            write_json(probes_json(ProbeSnapshot(results=(), notes=tuple(notes)), demo=args.demo))
+        else:
+            print(f"spark-tui probe: {NO_PROBES}", file=sys.stderr)
         return EXIT_OK
-    results = check_once_blocking(selected)
-    snapshot = ProbeSnapshot(results=tuple(results), notes=tuple(notes))
+    if args.demo:
+        results = [item for item in selected if isinstance(item, ProbeResult)]  # the demo's checks are made
+    else:
+        from spark_tui.core.services.engine import check_once_blocking
+
+        results = check_once_blocking([item for item in selected if isinstance(item, ProbeSpec)])
     if args.json:
-        sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(snapshot), indent=2) + b"\n")
+        write_json(probes_json(ProbeSnapshot(results=tuple(results), notes=tuple(notes)), demo=args.demo))
     else:
         render_results(output_console(), results)
     failing = {ProbeState.DOWN, ProbeState.DEGRADED} if args.strict else {ProbeState.DOWN}
     return EXIT_DOWN if any(result.state in failing for result in results) else EXIT_OK
+
+
+def probes_json(snapshot: ProbeSnapshot, *, demo: bool) -> dict[str, object]:
+    """The results as they came (external text unchanged), `sources` beside them."""
+    return with_sources(snapshot, DEMO_SOURCES if demo else PROBE_SOURCES)
 
 
 # -- tables --------------------------------------------------------------------------------------
@@ -169,7 +207,7 @@ def render_results(console: Console, results: list[ProbeResult] | tuple[ProbeRes
         table.add_column("TARGET", no_wrap=True, overflow="ellipsis", width=target)
         for result, problem, serve, shown_target in zip(results, problems, serves, targets, strict=True):
             state = Text(result.state.value, style=STATE_STYLE[result.state])
-            table.add_row(result.name, state, latency(result.latency_ms), problem or serve, shown_target)
+            table.add_row(plain(result.name), state, latency(result.latency_ms), plain(problem or serve), plain(shown_target))
         console.print(table)
         return
     for column in ("NAME", "STATE", "LATENCY", "KIND"):
@@ -180,7 +218,8 @@ def render_results(console: Console, results: list[ProbeResult] | tuple[ProbeRes
         table.add_column(title, overflow="fold")
     for index, result in enumerate(results):
         state = Text(result.state.value, style=STATE_STYLE[result.state])
-        table.add_row(result.name, state, latency(result.latency_ms), result.kind, *(cells[index] for _, cells in shown))
+        row = (plain(cells[index]) for _, cells in shown)  # services' answers: plain text, control bytes shown
+        table.add_row(plain(result.name), state, latency(result.latency_ms), plain(result.kind), *row)
     console.print(table)
 
 
@@ -191,4 +230,6 @@ def render_probes(console: Console, snapshot: ProbeSnapshot) -> None:
     if snapshot.results:
         render_results(console, snapshot.results)
     for note in snapshot.notes:
-        console.print(Text(f"  {note}", style="dim"))
+        line = plain(f"  {note}")  # a note may quote the Docker engine's message
+        line.stylize("dim")
+        console.print(line)

@@ -68,8 +68,9 @@ class ProbeConfig(Section):
     name: Annotated[str, Meta(min_length=1, max_length=64)]
     """Shown in the services table; `spark-tui probe NAME` checks it."""
     kind: str = "http"
-    """"http", "http-json", "http-any", "tcp", or a preset: ollama, vllm, tei, nim, infinity,
-    omniparser, docling, nv-embed, litellm, open-webui, postgres."""
+    """"http", "http-json", "http-any", "tcp", or a preset: ollama, vllm, tei, nim, sglang,
+    llamacpp, trtllm, triton, tgi, redis, milvus, minio, infinity, omniparser, docling, nv-embed,
+    litellm, open-webui, postgres."""
     url: str | None = None
     """The URL to check (a preset's base URL; default http://127.0.0.1:<its port>); tcp://host:port."""
     interval: Annotated[float, Meta(ge=0.5, le=3600)] = 2.0

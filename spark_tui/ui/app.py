@@ -18,7 +18,6 @@ from textual.binding import Binding
 from textual.driver import Driver
 from textual.drivers.linux_driver import LinuxDriver
 from textual.screen import Screen
-from textual.theme import BUILTIN_THEMES
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
@@ -47,7 +46,8 @@ from spark_tui.ui.screens.confirm import ConfirmScreen
 from spark_tui.ui.screens.help import HelpScreen
 from spark_tui.ui.services.controller import ProbeRunner, ProbesController
 from spark_tui.ui.services.screen import ServicesScreen
-from spark_tui.ui.session import Changed, LiveScreen, Session, ShowsChanges, StatusLine
+from spark_tui.ui.changes import Changed
+from spark_tui.ui.session import LiveScreen, Session, ShowsChanges, StatusLine
 from spark_tui.ui.terminal_driver import QuietLinuxDriver
 
 if TYPE_CHECKING:
@@ -59,12 +59,6 @@ REDRAW_COALESCE_S = 0.05
 LAZY_REDRAW_S = 1.2  # probe results and container stats wait (at most) for the next sample's frame
 LAZY = Changed.PROBES | Changed.STATS
 SWITCH_MASK_S = 0.005  # see SparkApp.delay_update
-
-
-def validate_theme(name: str) -> str | None:
-    if name in BUILTIN_THEMES:
-        return None
-    return f"unknown theme {name!r} (dashboard.theme); choose one of: {', '.join(sorted(BUILTIN_THEMES))}"
 
 
 class SparkApp(App[int]):
@@ -383,6 +377,18 @@ def make_app(
     with demo sources, else the Docker engine of config.docker; `probes` to the demo services
     with demo sources, else a ProbeEngine with the configured and discovered probes.
     ConfigError when two [[probes]] share a name."""
-    return SparkApp(
-        config or Config(), sources or machine_sources(demo=demo), start_polling=start_polling, containers=containers, probes=probes
-    )
+    config = config or Config()
+    if sources is None and demo:
+        # One simulated Spark: the GPU's processes, the containers and the services read one fleet.
+        from spark_tui.core.demo.docker import DemoDocker
+        from spark_tui.core.demo.fleet import DemoFleet
+        from spark_tui.core.demo.machine import demo_machine_sources
+
+        fleet = DemoFleet()
+        sources = demo_machine_sources(fleet)
+        containers = containers or DemoDocker(config=config.docker, fleet=fleet)
+        if probes is None:
+            from spark_tui.core.demo.probes import DemoProbes
+
+            probes = DemoProbes(fleet=fleet)
+    return SparkApp(config, sources or machine_sources(), start_polling=start_polling, containers=containers, probes=probes)

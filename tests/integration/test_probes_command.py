@@ -156,3 +156,12 @@ def test_snapshot_section(services) -> None:
     text = console.export_text()
     assert text.startswith("Services · checked ")
     assert "Qwen/Qwen3-Embedding-8B" in text and "no discovery" in text
+
+
+def test_no_probes_as_json_is_still_a_json_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path, "")
+    assert main(["--config", config, "probe", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["results"] == []
+    assert doc["notes"][0].startswith("no discovery: ")  # why no container was looked at
+    assert doc["notes"][-1].startswith("no probes: add [[probes]] to the config file")

@@ -57,9 +57,13 @@ async def test_a_started_service_container_appears_on_the_services_screen(ollama
         status = ours()
         assert status.spec.origin == "discovered" and status.spec.kind == "ollama" and status.spec.container == container_name
         await wait_for(pilot, lambda: ours().state is ProbeState.UP, timeout=20, what="the probe to answer")
-        await wait_for(pilot, lambda: container_name in table.row_names())
+        # the state turns up before the table is redrawn: wait for the drawn row to say so
+        await wait_for(
+            pilot, lambda: container_name in table.row_names() and "● up" in table.row_text(container_name),
+            timeout=20, what="the row drawn as up",
+        )
         row = table.row_text(container_name)
-        assert "● up" in row and "container sparktui-t4ui-" in row  # the long name is clipped to its column
+        assert "container sparktui-t4ui-" in row  # the long name is clipped to its column
         assert "llama3.1:8b · v0.12.6-busybox · 6.2 GiB in GPU" in row  # whole, GPU memory included
 
         docker("stop", "-t", "0", container_name)

@@ -31,12 +31,14 @@ def test_missing_named_config_exits_2(tmp_path):
     assert "config file not found" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_unknown_theme_exits_2(tmp_path):
+@pytest.mark.parametrize("command", [(), ("snapshot",), ("probe", "--json"), ("profiles",)])
+def test_unknown_theme_exits_2_for_every_command(tmp_path, command):
     config = tmp_path / "config.toml"
     config.write_text("[dashboard]\ntheme = 'neon'\n")
-    proc = spark_tui("--config", str(config))
+    proc = spark_tui("--config", str(config), *command)
     assert proc.returncode == 2
     assert "unknown theme 'neon'" in proc.stderr and "ansi-dark" in proc.stderr
+    assert proc.stdout == ""
 
 
 def test_bad_interval_flag_is_a_usage_error():
@@ -86,3 +88,45 @@ def test_dashboard_start_does_not_import_the_headless_commands():
     assert names_a_command(["--demo", "snapshot"])
     assert names_a_command(["--help"])
     assert names_a_command(["snapshto"])  # a typo still gets argparse's "invalid choice"
+
+
+def demo_env(tmp_path) -> dict:
+    return {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_STATE_HOME": str(tmp_path / "state")}
+
+
+def test_demo_probe_shows_the_simulated_services(tmp_path):
+    proc = spark_tui("--demo", "probe", "--json", env_extra=demo_env(tmp_path))
+    assert proc.returncode == 1, proc.stderr  # the simulated OmniParser refuses connections
+    doc = json.loads(proc.stdout)
+    states = {r["name"]: r["state"] for r in doc["results"]}
+    assert states["vllm"] == "up" and states["omniparser"] == "down"
+    assert doc["notes"][0].startswith("simulated services (--demo)")
+    one = spark_tui("--demo", "probe", "vllm", env_extra=demo_env(tmp_path))
+    assert one.returncode == 0 and "Qwen/Qwen3-32B-FP8" in one.stdout and "omniparser" not in one.stdout
+    unknown = spark_tui("--demo", "probe", "vlm", env_extra=demo_env(tmp_path))
+    assert unknown.returncode == 2 and "no probe named 'vlm' (known: postgres, tei, " in unknown.stderr
+
+
+def test_demo_profile_up_and_down_change_what_later_demo_commands_show(tmp_path):
+    env = demo_env(tmp_path)
+    before = json.loads(spark_tui("--demo", "profiles", "--json", env_extra=env).stdout)
+    states = {(p["project"], p["name"]): p["state"] for project in before["projects"] for p in project["profiles"]}
+    assert states == {("ai", "embed"): "down", ("ai", "gpu"): "up", ("docs", "ocr"): "down"}
+    assert before["notes"] == ["simulated Compose projects (--demo)"] and "projects" in before["sources"]
+    up = spark_tui("--demo", "profile", "up", "embed", env_extra=env)
+    assert up.returncode == 0, up.stderr
+    assert up.stdout.splitlines() == [" Container ai-tei-1  Starting", " Container ai-tei-1  Started"]
+    assert "profile embed of ai: up (1/1)" in up.stderr and "for later --demo commands" in up.stderr
+    assert (tmp_path / "state" / "spark-tui" / "demo-state.json").is_file()
+    after = json.loads(spark_tui("--demo", "profiles", "--json", "--project", "ai", env_extra=env).stdout)
+    assert {p["name"]: p["state"] for p in after["projects"][0]["profiles"]}["embed"] == "up"
+    snapshot = json.loads(spark_tui("--demo", "snapshot", "--json", env_extra=env).stdout)
+    tei = next(c for c in snapshot["containers"]["containers"] if c["name"] == "ai-tei-1")
+    assert tei["state"] == "running"
+    pids = {p["pid"] for p in snapshot["machine"]["gpu"]["gpus"][0]["processes"]}
+    assert 43105 in pids  # TEI's process now runs on the simulated GPU
+    down = spark_tui("--demo", "profile", "down", "gpu", env_extra=env)
+    assert down.returncode == 0, down.stderr
+    probes = json.loads(spark_tui("--demo", "probe", "--json", "vllm", env_extra=env).stdout)
+    assert probes["results"][0]["state"] == "down"  # its container is stopped: nothing answers
+    assert spark_tui("--demo", "profile", "up", "gpux", env_extra=env).returncode == 2

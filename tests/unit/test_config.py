@@ -71,3 +71,18 @@ def test_bench_warmup_timeout_reaches_the_plan():
     assert plan_from_settings(Config().bench, "embed", "tei", "http://127.0.0.1:8080").warmup_timeout_s == 120.0
     with pytest.raises(ConfigError, match="bench.warmup_timeout"):
         parse_config("[bench]\nwarmup_timeout = 0\n")
+
+
+def test_the_theme_list_is_textuals_own():
+    from textual.theme import BUILTIN_THEMES as TEXTUAL_THEMES
+
+    from spark_tui.config import BUILTIN_THEMES
+
+    assert sorted(BUILTIN_THEMES) == sorted(TEXTUAL_THEMES)  # an upgrade that adds or drops one shows here
+
+
+def test_an_unknown_theme_is_refused_when_the_file_is_read():
+    with pytest.raises(ConfigError) as caught:
+        parse_config('[dashboard]\ntheme = "neon"', source="c.toml")
+    assert str(caught.value).startswith("c.toml: dashboard.theme: unknown theme 'neon' (choose one of: ansi-dark, ansi-light, ")
+    assert parse_config('[dashboard]\ntheme = "nord"').dashboard.theme == "nord"

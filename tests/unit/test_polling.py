@@ -14,6 +14,7 @@ async def test_slow_samples_stretch_the_interval_instead_of_stacking():
     in_flight = 0
     peak = 0
     results = []
+    four = asyncio.Event()
 
     def sample():
         nonlocal in_flight, peak
@@ -23,14 +24,19 @@ async def test_slow_samples_stretch_the_interval_instead_of_stacking():
         in_flight -= 1
         return time.monotonic()
 
-    poller = Poller("slow", sample, results.append, on_error=pytest.fail, interval=0.05)
+    def deliver(value):
+        results.append(value)
+        if len(results) >= 4:
+            four.set()
+
+    poller = Poller("slow", sample, deliver, on_error=pytest.fail, interval=0.05)
     task = asyncio.create_task(poller.run())
-    await asyncio.sleep(0.7)
+    async with asyncio.timeout(10):
+        await four.wait()  # four samples delivered: enough to see whether calls overlapped
     task.cancel()
     assert peak == 1
-    assert 3 <= len(results) <= 5
     gaps = [b - a for a, b in zip(results, results[1:])]
-    assert min(gaps) >= 0.14
+    assert min(gaps) >= 0.14  # each waited for the one before: the interval stretched
 
 
 async def test_errors_are_reported_and_retried_with_backoff():
@@ -58,19 +64,38 @@ async def test_errors_are_reported_and_retried_with_backoff():
 
 
 async def test_pause_stops_sampling_and_resume_restarts():
+    started_paused = []  # for each call: whether the poller was paused when it began
     delivered = []
-    poller = Poller("p", lambda: 1, delivered.append, pytest.fail, interval=0.02)
+    arrived = asyncio.Event()
+    poller: Poller[int]
+
+    def sample():
+        started_paused.append(poller.paused)
+        return len(started_paused)
+
+    def deliver(value):
+        delivered.append(value)
+        arrived.set()
+
+    poller = Poller("p", sample, deliver, pytest.fail, interval=0.02)
     task = asyncio.create_task(poller.run())
-    await asyncio.sleep(0.1)
-    poller.pause()
-    await asyncio.sleep(0.05)
-    count = len(delivered)
-    await asyncio.sleep(0.15)
-    assert len(delivered) == count and poller.paused
-    poller.resume()
-    await asyncio.sleep(0.1)
+    async with asyncio.timeout(10):
+        await arrived.wait()  # it samples
+        poller.pause()
+        while poller.in_flight_since is not None:  # the call under way at the pause ends
+            await asyncio.sleep(0.005)
+        count = len(delivered)
+        for _ in range(3):  # pokes wake it: a paused poller must still not sample
+            poller.poke()
+            for _ in range(5):
+                await asyncio.sleep(0)
+        assert len(delivered) == count and poller.paused
+        arrived.clear()
+        poller.resume()
+        await arrived.wait()  # it samples again
     task.cancel()
     assert len(delivered) > count
+    assert not any(started_paused)  # no call began while paused
 
 
 async def test_a_hung_call_does_not_block_the_loop():

@@ -62,7 +62,6 @@ class DemoContainers:
         self.started = clock()
 
     def _containers(self) -> list[tuple[Container, _Spec]]:
-        now = self.clock()
         boot = datetime.fromtimestamp(self.started, timezone.utc) - timedelta(hours=3, minutes=12)
         items = []
         for n, (project, specs) in enumerate(FLEET.items()):
@@ -70,7 +69,8 @@ class DemoContainers:
                 cid = f"{n:02x}{m:02x}".ljust(64, "d")
                 name = f"{project}-{spec.service}-1"
                 state = "running" if spec.running else "exited"
-                health = ("healthy" if now - self.started > 20 else "starting") if spec.health and spec.running else None
+                # up for hours, long past any start period: a health check that passes says healthy
+                health = "healthy" if spec.health and spec.running else None
                 items.append(
                     (
                         Container(

@@ -11,8 +11,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from typing import Any
 
 from spark_tui.models.settings import DockerConfig
@@ -33,25 +31,15 @@ from spark_tui.models.containers import (
     ContainerStats,
     EngineStatus,
     LogLine,
-    PublishedPort,
 )
 from spark_tui.core.compose.projects import ComposeProjects
-from spark_tui.core.demo.containers import (
-    FLEET,
-    DemoContainers,
-    _Spec,
-    fleet_overview,
-    spec_stats,
-)
+from spark_tui.core.demo.containers import fleet_overview, spec_stats
+from spark_tui.core.demo.fleet import LOOSE_SPEC, DemoFleet, utc
 from spark_tui.core.docker.errors import ContainerActionError
 from spark_tui.core.compose.memory_budget import profile_budget
 
 DEMO_HOST = "unix:///var/run/docker.sock (demo)"
 DEMO_VERSION = "28.5.1"
-HEALTH_STARTING_S = 6.0  # a started service turns healthy after this long
-LOOSE_SPEC = _Spec("portainer", "portainer/portainer-ce:lts", 9443, (), False, 60 << 20, 0.2, health=False)
-# The demo GPU's processes (spark_tui.core.demo.machine) run in these containers.
-GPU_PROCESS_SERVICES = {41873: ("ai", "vllm"), 42210: ("ai", "ollama")}
 LOG_LINES = {
     "vllm": (
         "INFO:     127.0.0.1:51234 - \"POST /v1/chat/completions HTTP/1.1\" 200 OK",
@@ -72,35 +60,18 @@ LOG_LINES = {
 }
 
 
-@dataclass(frozen=True)
-class _Change:
-    """What an action left a container as: running since `at`, stopped at `at`, or removed."""
-
-    state: str  # "running", "exited", "removed"
-    at: float
-
-
-def _utc(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, timezone.utc)
-
-
 class DemoDocker:
     demo = True
 
-    def __init__(self, clock: Callable[[], float] = time.time, config: DockerConfig | None = None, pace_s: float = 0.3) -> None:
-        self.clock = clock
+    def __init__(
+        self, clock: Callable[[], float] = time.time, config: DockerConfig | None = None, pace_s: float = 0.3,
+        fleet: DemoFleet | None = None,
+    ) -> None:
         self.config = config or DockerConfig()
         self.pace_s = pace_s  # how long a simulated action takes
-        self.fleet = DemoContainers(clock)
-        self._specs: dict[str, tuple[str | None, _Spec]] = {}
-        self._base: dict[str, Container] = {}
-        for container in self.fleet.listing().containers:
-            project = container.compose_project
-            spec = LOOSE_SPEC if project is None else next(s for s in FLEET[project] if s.service == container.compose_service)
-            self._specs[container.id] = (project, spec)
-            self._base[container.id] = container
-        self._changes: dict[str, _Change] = {}
-        self._lock = threading.Lock()
+        self.fleet = fleet or DemoFleet(clock)  # the demo's one state: share it with DemoSpark and DemoProbes
+        self.clock = self.fleet.clock
+        self._specs = self.fleet.specs
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._commands = ComposeProjects(self.config.compose, docker="docker")
@@ -112,41 +83,7 @@ class DemoDocker:
         return EngineStatus(state="up", host=DEMO_HOST, version=DEMO_VERSION)
 
     def containers(self) -> tuple[Container, ...]:
-        with self._lock:
-            changes = dict(self._changes)
-        now = self.clock()
-        result = []
-        for cid, base in self._base.items():
-            change = changes.get(cid)
-            if change is None:
-                result.append(self._settled(base, now))
-            elif change.state != "removed":
-                result.append(self._changed(base, change, now))
-        return tuple(sorted(result, key=lambda c: ((c.compose_project or "\uffff").lower(), c.name.lower())))
-
-    def _settled(self, container: Container, now: float) -> Container:
-        """A container no action touched: the fleet's, with health settling as time passes."""
-        if container.health == "starting" and now - self.fleet.started > 20:
-            return replace(container, health="healthy", status="Up (healthy)")
-        return container
-
-    def _changed(self, base: Container, change: _Change, now: float) -> Container:
-        _, spec = self._specs[base.id]
-        if change.state == "running":
-            health = None
-            if spec.health:
-                health = "starting" if now - change.at < HEALTH_STARTING_S else "healthy"
-            port = spec.port
-            return replace(
-                base, state="running", status="Up" + (f" ({health})" if health else ""), health=health,
-                started_at=_utc(change.at), finished_at=None, exit_code=None,
-                ports=(PublishedPort(port, "tcp", "127.0.0.1", port),) if port else (),
-                pid=base.pid or 20_000 + sum(base.id.encode()) % 1000,
-            )
-        return replace(
-            base, state="exited", status="Exited (0)", health=None, started_at=None, finished_at=_utc(change.at),
-            exit_code=0, ports=(), pid=None,
-        )
+        return self.fleet.containers()
 
     def updates(self) -> Iterator[ContainerListing]:
         """The list, then a new one whenever an action or time (health) changed something."""
@@ -172,28 +109,20 @@ class DemoDocker:
         self._wake.set()
 
     def sample_stats(self, containers: Iterable[Container], gpu_memory: Mapping[str, int | None] | None) -> dict[str, ContainerStats]:
-        """Figures that breathe with the clock; GPU memory from the demo GPU's processes once known."""
+        """Figures that breathe with the clock; GPU memory as the demo GPU's processes hold it
+        (the app's mapping from NVML once it has one, else the fleet's own: the same figures)."""
         t = self.clock() - self.fleet.started
+        held = self.fleet.gpu_memory_by_container() if gpu_memory is None else gpu_memory
         result = {}
         for container in containers:
             if container.state != "running" or container.id not in self._specs:
                 continue
             _, spec = self._specs[container.id]
-            if gpu_memory is not None:
-                gpu = gpu_memory.get(container.id)
-            else:
-                gpu = int(spec.memory * 6) if spec.gpu else None
-            result[container.id] = spec_stats(container.id, spec, t, gpu)
+            result[container.id] = spec_stats(container.id, spec, t, held.get(container.id) if spec.gpu else None)
         return result
 
     def container_of_pid(self, pid: int) -> str | None:
-        where = GPU_PROCESS_SERVICES.get(pid)
-        if where is None:
-            return None
-        for container in self.containers():
-            if (container.compose_project, container.compose_service) == where and container.state == "running":
-                return container.id
-        return None
+        return self.fleet.container_of_pid(pid)
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -204,8 +133,7 @@ class DemoDocker:
         return found
 
     def _set(self, container_id: str, state: str) -> None:
-        with self._lock:
-            self._changes[container_id] = _Change(state, self.clock())
+        self.fleet.set_state(container_id, state)
         self._wake.set()
 
     def start(self, container_id: str) -> None:
@@ -238,7 +166,7 @@ class DemoDocker:
         ports = {f"{p.container_port}/{p.protocol}": [{"HostIp": p.host_ip, "HostPort": str(p.host_port)}] for p in c.ports}
         data = {
             "Id": c.id,
-            "Created": (c.created_at or _utc(self.fleet.started)).isoformat(),
+            "Created": (c.created_at or utc(self.fleet.started)).isoformat(),
             "Name": f"/{c.name}",
             "RestartCount": 0,
             "State": {
@@ -275,8 +203,12 @@ class DemoDocker:
     def up_command(self, project: ComposeProject, profile: ComposeProfile) -> ComposeCommand:
         return self._commands.up_command(project, profile)
 
-    def down_command(self, project: ComposeProject, profile: ComposeProfile) -> tuple[ComposeCommand | None, tuple[str, ...]]:
-        return self._commands.down_command(project, profile, remove=self.config.compose.remove_on_down)
+    def down_command(
+        self, project: ComposeProject, profile: ComposeProfile, remove: bool | None = None
+    ) -> tuple[ComposeCommand | None, tuple[str, ...]]:
+        """remove: None follows the config's remove_on_down (the dashboard); the CLI's --remove sets it."""
+        remove = self.config.compose.remove_on_down if remove is None else remove
+        return self._commands.down_command(project, profile, remove=remove)
 
     def preview_up(self, project: ComposeProject, profile: ComposeProfile, containers: Iterable[Container]) -> UpPreview:
         """The demo's services never change configuration: starting a profile recreates nothing."""
@@ -295,16 +227,10 @@ class DemoDocker:
     # -- used by the simulated runs -----------------------------------------------------------
 
     def service_container(self, project: str, service: str) -> str | None:
-        return next(
-            (cid for cid, (p, spec) in self._specs.items() if p == project and spec.service == service), None
-        )
+        return self.fleet.service_container(project, service)
 
     def service_state(self, container_id: str) -> str:
-        with self._lock:
-            change = self._changes.get(container_id)
-        if change is not None:
-            return change.state
-        return self._base[container_id].state
+        return self.fleet.service_state(container_id)
 
     def log_text(self, container: Container, n: int, at: float) -> str:
         _, spec = self._specs.get(container.id, (None, LOOSE_SPEC))
@@ -332,7 +258,7 @@ class DemoLogs:
         self._stopped.set()
 
     def _line(self, n: int, at: float) -> LogLine:
-        return LogLine(self.container.id, self.docker.log_text(self.container, n, at), _utc(at))
+        return LogLine(self.container.id, self.docker.log_text(self.container, n, at), utc(at))
 
     def batches(self) -> Iterator[list[LogLine]]:
         now = self.docker.clock()

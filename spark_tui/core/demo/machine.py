@@ -1,7 +1,11 @@
 """A simulated DGX Spark for `--demo`: one load curve drives a fake pynvml, a fake psutil and
 /proc text, so the real NVML and system code paths (including the GB10 handling) all run.
 
-The simulation is a pure function of time: the same clock gives the same machine.
+The GPU's processes are the demo containers' (core/demo/fleet.py): a running GPU service's
+process holds its model's memory, loaded over MODEL_LOAD_S after the container starts, and the
+inference load runs while vLLM's model is in memory. Pass the DemoFleet the containers view
+uses, so both tell the same story. The simulation is a pure function of time and the fleet's
+state: the same clock gives the same machine.
 """
 
 from __future__ import annotations
@@ -11,12 +15,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil as real_psutil
 import pynvml
 
 from spark_tui.core.demo.fake_nvml import FakeGpu, FakeNvml
+from spark_tui.core.demo.fleet import PROCESS_BY_PID, DemoFleet
+
+if TYPE_CHECKING:
+    from spark_tui.core.machine.sources import MachineSources
 
 GIB = 1024**3
 MEM_TOTAL_KB = 125_410_320  # about 119.6 GiB: what a Spark's /proc/meminfo reports after firmware
@@ -24,11 +32,7 @@ CYCLE_S = 240.0  # idle -> model load -> inference -> cool down
 X925_CORES = 10
 A725_CORES = 10
 
-DEMO_PROCESSES = {
-    # pid: (user, command, GiB of GPU memory once loaded)
-    41873: ("spark", "vllm serve Qwen/Qwen3-32B-FP8 --gpu-memory-utilization 0.5", 58.0),
-    42210: ("ollama", "/usr/bin/ollama runner --model nomic-embed-text --port 40123", 3.2),
-}
+INFERENCE = ("ai", "vllm")  # the service whose requests make the load curve
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,11 @@ class Moment:
 
 
 class DemoSpark:
-    def __init__(self, clock: Callable[[], float] = time.monotonic, seed: int = 7, wall_clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, seed: int = 7, wall_clock: Callable[[], float] = time.time,
+        fleet: DemoFleet | None = None,
+    ) -> None:
+        self.fleet = fleet or DemoFleet(wall_clock)
         self._clock = clock
         self._start = clock()
         self.started_wall = wall_clock()
@@ -62,6 +70,7 @@ class DemoSpark:
         return hash((self._seed, channel, int(t * 2))) % 2001 / 1000 - 1.0
 
     def load_at(self, t: float) -> float:
+        """The inference load `t` seconds into the demo while vLLM's model is in memory."""
         phase = t % CYCLE_S
         if phase < 30:  # idle
             return 0.0
@@ -72,25 +81,20 @@ class DemoSpark:
             return min(1.0, 0.72 + 0.25 * burst + 0.04 * self.noise(t, 1))
         return 0.0  # cool down, model stays resident
 
-    def model_loaded_at(self, t: float) -> float:
-        phase = t % CYCLE_S
-        if phase < 30:
-            return 0.0 if t < CYCLE_S else 1.0
-        if phase < 50:
-            return (phase - 30) / 20
-        return 1.0
-
     def moment(self) -> Moment:
         t = self.elapsed()
         if self._last_moment is not None and self._last_moment[0] == t:
             return self._last_moment[1]
+        loaded = self.fleet.loaded(*INFERENCE)
+        # No requests while vLLM is down; a little GPU work while its weights load.
+        serving = self.load_at if loaded >= 1 else (lambda _: 0.08 if loaded > 0 else 0.0)
         # Temperature follows load with a 40 s lag: integrate the recent past.
-        samples = [self.load_at(t - back) for back in range(0, 120, 4)]
+        samples = [serving(t - back) for back in range(0, 120, 4)]
         weights = [math.exp(-back / 40) for back in range(0, 120, 4)]
         lagged = sum(s * w for s, w in zip(samples, weights)) / sum(weights)
         moment = Moment(
-            load=self.load_at(t),
-            model_loaded=self.model_loaded_at(t),
+            load=serving(t),
+            model_loaded=loaded,
             temperature_c=38.0 + 36.0 * lagged + 0.6 * self.noise(t, 2),
             noise=self.noise(t, 3),
         )
@@ -120,13 +124,7 @@ class DemoSpark:
         return 0
 
     def _processes(self) -> list[tuple[int, int]]:
-        moment = self.moment()
-        if moment.model_loaded <= 0:
-            return []
-        procs = [(41873, int(DEMO_PROCESSES[41873][2] * GIB * moment.model_loaded))]
-        if moment.load > 0.05:
-            procs.append((42210, int(DEMO_PROCESSES[42210][2] * GIB)))
-        return procs
+        return self.fleet.gpu_processes()
 
     def gpu_memory_in_use(self) -> int:
         return sum(used for _, used in self._processes())
@@ -237,12 +235,28 @@ class DemoPsutil:
         return self._boot
 
     def Process(self, pid: int) -> Any:  # noqa: N802 - psutil's own name
-        if pid not in DEMO_PROCESSES:
+        if pid not in PROCESS_BY_PID:
             raise real_psutil.NoSuchProcess(pid)
-        user, command, _ = DEMO_PROCESSES[pid]
+        _, proc = PROCESS_BY_PID[pid]
+        user, command = proc.user, proc.command
         return SimpleNamespace(
             create_time=lambda: self._boot + pid,
             username=lambda: user,
             cmdline=lambda: command.split(),
             name=lambda: command.split()[0],
         )
+
+
+def demo_machine_sources(fleet: DemoFleet | None = None) -> MachineSources:
+    """The simulated Spark through the real NVML and system sources, its GPU processes those of
+    `fleet` (pass the one the containers view reads)."""
+    from spark_tui.core.machine.nvml import NvmlSource
+    from spark_tui.core.machine.sources import MachineSources
+    from spark_tui.core.machine.system import SystemSource
+
+    spark = DemoSpark(fleet=fleet)
+    return MachineSources(
+        gpu=NvmlSource(nvml=spark.nvml, psutil=spark.psutil),
+        system=SystemSource(psutil=spark.psutil, read_proc=spark.read_proc, hostname=spark.hostname),
+        demo=True,
+    )

@@ -5,7 +5,9 @@ vLLM, Ollama (a model loaded), LiteLLM and Open WebUI found on the demo's contai
 Postgres with a password in its URL, a TEI and a docling-serve on a second Spark, and an
 OmniParser whose container is stopped, from the config. TEI answers slowly (degraded),
 docling-serve is still loading its models and turns ready 75 s into the demo (a
-notification), OmniParser refuses connections. Every figure is a pure function of the check
+notification), OmniParser refuses connections. A service found on a demo container answers
+while that container runs in the fleet (core/demo/fleet.py) and refuses connections when it
+is stopped, as a real one would. Every figure is a pure function of the check
 number and the time since the demo began, so a frozen clock gives the same picture.
 """
 
@@ -27,6 +29,7 @@ from spark_tui.models.probes import (
     ProbeStatus,
     ServedModel,
 )
+from spark_tui.core.demo.fleet import DemoFleet
 from spark_tui.core.services.presets import DEFAULT_SLOW_MS, DEFAULT_TIMEOUT_S, Extras, Outcome, preset_for
 from spark_tui.core.services.track import HISTORY, CheckOutput, ProbeListener, ProbeTrack
 
@@ -146,8 +149,10 @@ class DemoProbes:
         interval: float = INTERVAL_S,
         history: int = HISTORY,
         backfill: int = BACKFILL_CHECKS,
+        fleet: DemoFleet | None = None,
     ) -> None:
         self._on_event = on_event
+        self.fleet = fleet  # None: the demo's containers are taken to be as the fleet starts (running)
         self.clock = clock
         self.interval = interval
         self.started = clock()
@@ -187,7 +192,11 @@ class DemoProbes:
         return [self._check(s, now) for s in self._services.values() if name is None or s.track.spec.name == name]
 
     def _check(self, service: _Service, at: float) -> ProbeChecked:
-        output = service.simulate(service.checks, at - self.started, at)
+        container = service.track.spec.container
+        if container is not None and self.fleet is not None and not self.fleet.is_running(container):
+            output = CheckOutput(Outcome(state=ProbeState.DOWN, error="connection refused"), None)
+        else:
+            output = service.simulate(service.checks, at - self.started, at)
         service.checks += 1
         return service.track.record(output, at)
 

@@ -1,4 +1,4 @@
-"""The machine's sources, real or simulated (`--demo`)."""
+"""The machine's sources: NVML and the system, behind one object the app polls."""
 
 from __future__ import annotations
 
@@ -18,14 +18,6 @@ class MachineSources:
         self.gpu.close()
 
 
-def machine_sources(demo: bool = False) -> MachineSources:
-    if demo:
-        from spark_tui.core.demo.machine import DemoSpark
-
-        spark = DemoSpark()
-        return MachineSources(
-            gpu=NvmlSource(nvml=spark.nvml, psutil=spark.psutil),
-            system=SystemSource(psutil=spark.psutil, read_proc=spark.read_proc, hostname=spark.hostname),
-            demo=True,
-        )
+def machine_sources() -> MachineSources:
+    """This machine's NVML and /proc (the simulated Spark: core/demo/machine.demo_machine_sources)."""
     return MachineSources(gpu=NvmlSource(), system=SystemSource())

@@ -140,6 +140,8 @@ class Extras:
 
 
 Check = Callable[[CheckContext], Awaitable[Outcome]]
+# The inference engines the metrics feature and the generation benchmark know how to talk to.
+Engine = Literal["vllm", "sglang", "llamacpp", "tgi", "trtllm", "triton", "nim", "ollama", "tei"]
 FetchExtras = Callable[[CheckContext], Awaitable[Extras]]
 
 
@@ -158,6 +160,7 @@ class Preset:
     services: tuple[str, ...] = ()  # Compose service names that suggest this preset
     container_ports: tuple[int, ...] = ()  # ports the service listens on inside its container
     port_identifies: bool = False  # the container port alone is enough to recognise it
+    engine: Engine | None = None  # an LLM/inference engine, and which (inference metrics, generation benchmark)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -743,6 +746,226 @@ async def open_webui_extras(ctx: CheckContext) -> Extras:
 
 
 # ---------------------------------------------------------------------------------------------
+# Redis: PING over its own protocol (RESP). "+PONG" is up; "-NOAUTH" means a password is set
+# (the server is alive and answering: up, and the table says so); "-LOADING" is a server still
+# reading its dataset into memory (degraded); any other error reply is down with its words.
+
+REDIS_PING = b"PING\r\n"  # an inline command: every RESP version answers it
+
+
+async def check_redis(ctx: CheckContext) -> Outcome:
+    reply, connect_ms = await ctx.tcp_exchange(REDIS_PING, 512)
+    outcome = Outcome(latency_ms=connect_ms)
+    line = reply.split(b"\r\n", 1)[0]
+    if line == b"+PONG":
+        return outcome
+    if not reply:
+        raise ProbeFailure("connection closed without an answer (is Redis listening behind this port?)")
+    if line[:1] != b"-":
+        raise ProbeFailure(f"not Redis: answered {_snippet(reply)} to PING")
+    words = _clip(line[1:].decode("utf-8", errors="replace"))
+    code = words.split(" ", 1)[0]
+    if code in ("NOAUTH", "WRONGPASS") or words.startswith("ERR AUTH"):
+        outcome.details["auth"] = "needs a password"
+        return outcome
+    if code in ("LOADING", "MASTERDOWN", "BUSY", "TRYAGAIN"):
+        outcome.degrade(f"not ready: {words}")
+        return outcome
+    raise ProbeFailure(words)
+
+
+# ---------------------------------------------------------------------------------------------
+# Milvus: GET :9091/healthz → 200 "OK"; 500 with "Not all components are registered, 1/3"
+# while starting or "Not all components are healthy, 2/3" when a part failed (degraded: the
+# server answers and says which). The gRPC API is on 19530; the health check is on 9091.
+
+
+async def check_milvus(ctx: CheckContext) -> Outcome:
+    answer = await ctx.get("/healthz")
+    text = answer.body[:MAX_ERROR_TEXT * 2].decode("utf-8", errors="replace").strip()
+    if answer.ok:
+        outcome = Outcome.of(answer)
+        if text and text != "OK":
+            outcome.degrade(f"state: {_clip(text)}")
+        return outcome
+    if answer.status == 500 and text.startswith("Not all components"):
+        raise ProbeFailure(_clip(text), status_code=500, state=ProbeState.DEGRADED, latency_ms=answer.latency_ms)
+    raise answer.failure()
+
+
+# ---------------------------------------------------------------------------------------------
+# MinIO: GET /minio/health/live (200: the process serves) then /minio/health/ready (503 until
+# it has its drives, or without write quorum: degraded). Both answer with an empty body.
+
+
+async def check_minio(ctx: CheckContext) -> Outcome:
+    live = await ctx.get("/minio/health/live")
+    if not live.ok:
+        raise live.failure()
+    outcome = Outcome.of(live)
+    ready = await ctx.get("/minio/health/ready")
+    if ready.status == 503:
+        outcome.degrade("not ready: no write quorum yet (drives missing or still starting), HTTP 503")
+    elif not ready.ok:
+        outcome.degrade(f"not ready: {ready.failure().words}")
+    return outcome
+
+
+# ---------------------------------------------------------------------------------------------
+# SGLang: GET /health → 200 empty; 503 while the server starts, shuts down or its health
+# generation failed (it cannot say which: degraded). Model from /get_model_info, version from
+# /get_server_info.
+
+
+async def check_sglang(ctx: CheckContext) -> Outcome:
+    answer = await ctx.get("/health")
+    if answer.status == 503:
+        raise answer.failure(ProbeState.DEGRADED, prefix="not ready (starting, or its health generation failed): ")
+    if not answer.ok:
+        raise answer.failure()
+    return Outcome.of(answer)
+
+
+async def sglang_extras(ctx: CheckContext) -> Extras:
+    extras = Extras()
+    info = await _optional_json(ctx, "/get_model_info")
+    if isinstance(info, dict):
+        extras.model = _str(info.get("model_path"))
+        if isinstance(info.get("is_generation"), bool):
+            extras.details["generation"] = info["is_generation"]
+        if extras.model:
+            extras.models = (ServedModel(extras.model),)
+    server = await _optional_json(ctx, "/get_server_info")
+    if isinstance(server, dict):
+        extras.version = _str(server.get("version"))
+        states = server.get("internal_states")  # newer releases keep the scheduler's figures here
+        first = states[0] if isinstance(states, list) and states and isinstance(states[0], dict) else {}
+        for key in ("context_length", "max_total_num_tokens"):
+            value = _int(server.get(key))
+            value = value if value is not None else _int(first.get(key))
+            if value is not None:
+                extras.details[key] = value
+    return extras
+
+
+# ---------------------------------------------------------------------------------------------
+# llama.cpp's llama-server: GET /health → 200 {"status": "ok"}; 503 {"error": {"message":
+# "Loading model", "type": "unavailable_error"}} while the model loads (degraded). /props
+# gives the model file, the context size, the slots and the build.
+
+
+async def check_llamacpp(ctx: CheckContext) -> Outcome:
+    answer = await ctx.get("/health")
+    if answer.status == 503:
+        raise answer.failure(ProbeState.DEGRADED, prefix="not ready: ")
+    if not answer.ok:
+        raise answer.failure()
+    outcome = Outcome.of(answer)
+    if answer.body.strip():
+        with contextlib.suppress(ProbeFailure):
+            judge_health_json(answer.json(), outcome)
+    return outcome
+
+
+def parse_llamacpp_props(doc: Any) -> Extras:
+    extras = Extras()
+    if not isinstance(doc, dict):
+        return extras
+    path = _str(doc.get("model_alias")) or _str(doc.get("model_path"))
+    if path:
+        extras.model = path.rsplit("/", 1)[-1]  # the file name says which model; the directory does not
+        extras.models = (ServedModel(extras.model),)
+    extras.version = _str(doc.get("build_info"))
+    slots = _int(doc.get("total_slots"))
+    if slots is not None:
+        extras.details["slots"] = slots
+    settings = doc.get("default_generation_settings")
+    n_ctx = _int(settings.get("n_ctx")) if isinstance(settings, dict) else None
+    if n_ctx is not None:
+        extras.details["n_ctx"] = n_ctx
+    return extras
+
+
+async def llamacpp_extras(ctx: CheckContext) -> Extras:
+    return parse_llamacpp_props(await _optional_json(ctx, "/props"))
+
+
+# ---------------------------------------------------------------------------------------------
+# TensorRT-LLM's trtllm-serve: GET /health → 200 empty; model from /v1/models, version from
+# /version ({"version": …}).
+
+
+async def check_trtllm(ctx: CheckContext) -> Outcome:
+    answer = await ctx.get("/health")
+    if not answer.ok:
+        raise answer.failure()
+    return Outcome.of(answer)
+
+
+async def trtllm_extras(ctx: CheckContext) -> Extras:
+    return await openai_server_extras(ctx, "/version", "version")
+
+
+# ---------------------------------------------------------------------------------------------
+# Triton Inference Server: GET /v2/health/ready → 200 empty when ready, 400 when not (models
+# loading, or one failed to load: degraded); its version from the server metadata at GET /v2.
+
+
+async def check_triton(ctx: CheckContext) -> Outcome:
+    answer = await ctx.get("/v2/health/ready")
+    if answer.status == 400:
+        raise answer.failure(ProbeState.DEGRADED, prefix="not ready (models loading, or one failed to load): ")
+    if not answer.ok:
+        raise answer.failure()
+    return Outcome.of(answer)
+
+
+async def triton_extras(ctx: CheckContext) -> Extras:
+    doc = await _optional_json(ctx, "/v2")
+    extras = Extras()
+    if isinstance(doc, dict):
+        extras.version = _str(doc.get("version"))
+    return extras
+
+
+# ---------------------------------------------------------------------------------------------
+# Hugging Face TGI: GET /health → 200 empty; 503 {"error": "unhealthy", "error_type":
+# "healthcheck"} when its model shards fail (down: TGI only listens once they have loaded).
+# Model and limits from /info.
+
+
+TGI_LIMITS = ("max_input_tokens", "max_total_tokens", "max_concurrent_requests", "max_client_batch_size", "max_best_of")
+
+
+async def check_tgi(ctx: CheckContext) -> Outcome:
+    answer = await ctx.get("/health")
+    if not answer.ok:
+        raise answer.failure()
+    return Outcome.of(answer)
+
+
+def parse_tgi_info(doc: Any) -> Extras:
+    extras = Extras()
+    if not isinstance(doc, dict):
+        return extras
+    extras.model = _str(doc.get("model_id"))
+    if extras.model:
+        extras.models = (ServedModel(extras.model, context_length=_int(doc.get("max_total_tokens"))),)
+    extras.version = _str(doc.get("version"))
+    for key in TGI_LIMITS:
+        value = _int(doc.get(key))
+        if value is not None:
+            extras.details[key] = value
+    if _str(doc.get("model_dtype")):
+        extras.details["dtype"] = doc["model_dtype"]
+    return extras
+
+
+async def tgi_extras(ctx: CheckContext) -> Extras:
+    return parse_tgi_info(await _optional_json(ctx, "/info"))
+
+
+# ---------------------------------------------------------------------------------------------
 # the table
 
 GENERIC_KINDS = ("http", "http-json", "http-any", "tcp")
@@ -773,6 +996,7 @@ _ALL: tuple[Preset, ...] = (
         services=("ollama",),
         container_ports=(11434,),
         port_identifies=True,
+        engine="ollama",
     ),
     Preset(
         "vllm",
@@ -785,6 +1009,7 @@ _ALL: tuple[Preset, ...] = (
         images=(r"(.*/)?vllm-openai", r"(.*/)?vllm", r"nvcr\.io/nvidia/vllm"),
         services=("vllm",),
         container_ports=(8000,),
+        engine="vllm",
     ),
     Preset(
         "tei",
@@ -797,6 +1022,7 @@ _ALL: tuple[Preset, ...] = (
         images=(r"(.*/)?text-embeddings-inference",),
         services=("tei", "text-embeddings-inference"),
         container_ports=(80, 8080),
+        engine="tei",
     ),
     Preset(
         "nim",
@@ -809,6 +1035,107 @@ _ALL: tuple[Preset, ...] = (
         images=(r"nvcr\.io/nim/.*",),
         services=("nim",),
         container_ports=(8000,),
+        engine="nim",
+    ),
+    Preset(
+        "sglang",
+        "SGLang",
+        "GET /health (200; 503 while starting or unhealthy = degraded); model from /get_model_info, version from /get_server_info",
+        "http",
+        30000,
+        check_sglang,
+        sglang_extras,
+        images=(r"(.*/)?sglang",),  # lmsysorg/sglang, nvcr.io/nvidia/sglang
+        services=("sglang",),
+        container_ports=(30000,),
+        port_identifies=True,
+        engine="sglang",
+    ),
+    Preset(
+        "llamacpp",
+        "llama.cpp server",
+        'GET /health ({"status": "ok"}; 503 while the model loads = degraded); model, context and slots from /props',
+        "http",
+        8080,
+        check_llamacpp,
+        llamacpp_extras,
+        images=(r".*llama\.cpp.*", r".*llama-server.*"),  # ghcr.io/ggml-org/llama.cpp:server-cuda
+        services=("llamacpp", "llama-cpp", "llama.cpp", "llama-server"),
+        container_ports=(8080,),
+        engine="llamacpp",
+    ),
+    Preset(
+        "trtllm",
+        "TensorRT-LLM (trtllm-serve)",
+        "GET /health (200); model from /v1/models, version from /version",
+        "http",
+        8000,
+        check_trtllm,
+        trtllm_extras,
+        images=(r"nvcr\.io/nvidia/tensorrt-llm/.*", r".*tensorrt-llm.*", r".*trtllm.*"),
+        services=("trtllm", "trtllm-serve", "tensorrt-llm"),
+        container_ports=(8000,),
+        engine="trtllm",
+    ),
+    Preset(
+        "triton",
+        "Triton Inference Server",
+        "GET /v2/health/ready (200; 400 while models load = degraded); version from /v2",
+        "http",
+        8000,
+        check_triton,
+        triton_extras,
+        images=(r"nvcr\.io/nvidia/tritonserver", r".*tritonserver.*"),
+        services=("triton", "tritonserver", "triton-server"),
+        container_ports=(8000,),
+        engine="triton",
+    ),
+    Preset(
+        "tgi",
+        "Text Generation Inference",
+        "GET /health (200; 503 when its shards fail); model and token limits from /info",
+        "http",
+        8080,
+        check_tgi,
+        tgi_extras,
+        images=(r"(.*/)?text-generation-inference",),
+        services=("tgi", "text-generation-inference"),
+        container_ports=(80, 8080),
+        engine="tgi",
+    ),
+    Preset(
+        "redis",
+        "Redis",
+        "PING over RESP: +PONG is up, -NOAUTH up (needs a password), -LOADING degraded",
+        "tcp",
+        6379,
+        check_redis,
+        images=(r"(.*/)?redis", r"(.*/)?redis-stack(-server)?", r"(.*/)?valkey"),
+        services=("redis", "valkey"),
+        container_ports=(6379,),
+        port_identifies=True,
+    ),
+    Preset(
+        "milvus",
+        "Milvus",
+        'GET :9091/healthz ("OK"; 500 "Not all components are …" = degraded)',
+        "http",
+        9091,
+        check_milvus,
+        images=(r"(.*/)?milvus",),  # milvusdb/milvus
+        services=("milvus", "milvus-standalone"),
+        container_ports=(9091,),
+    ),
+    Preset(
+        "minio",
+        "MinIO",
+        "GET /minio/health/live (200) and /minio/health/ready (503 without write quorum = degraded)",
+        "http",
+        9000,
+        check_minio,
+        images=(r"(.*/)?minio/minio", r"(.*/)?bitnami/minio"),
+        services=("minio",),
+        container_ports=(9000,),
     ),
     Preset(
         "infinity",
@@ -903,6 +1230,7 @@ _ALL: tuple[Preset, ...] = (
 PRESETS: dict[str, Preset] = {preset.name: preset for preset in _ALL}
 KINDS: tuple[str, ...] = tuple(PRESETS)
 SERVICE_PRESETS: tuple[Preset, ...] = tuple(p for p in _ALL if p.name not in GENERIC_KINDS)
+ENGINE_PRESETS: dict[str, Preset] = {p.name: p for p in _ALL if p.engine is not None}  # the inference engines
 
 
 def preset_for(kind: str) -> Preset:
@@ -920,7 +1248,7 @@ DEFAULT_INTERVAL_S = 2.0
 DEFAULT_TIMEOUT_S = 2.0
 DEFAULT_SLOW_MS = 1000.0
 _HTTP_SCHEMES = ("http", "https")
-_TCP_SCHEMES = {"tcp": ("tcp",), "postgres": ("tcp", "postgres", "postgresql")}
+_TCP_SCHEMES = {"tcp": ("tcp",), "postgres": ("tcp", "postgres", "postgresql"), "redis": ("tcp", "redis")}
 
 
 def validate_probe_config(probe: ProbeConfig) -> None:

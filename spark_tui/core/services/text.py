@@ -109,6 +109,9 @@ def describe_service(result: ProbeResult) -> str:
     device = result.details.get("device")
     if isinstance(device, str):
         parts.append(device)
+    auth = result.details.get("auth")  # Redis answered -NOAUTH: alive, behind a password
+    if isinstance(auth, str):
+        parts.append(auth)
     return " · ".join(parts)
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from spark_tui.models.settings import BenchConfig
 from spark_tui.ui.messages import BenchEventArrived
-from spark_tui.ui.session import Changed, Host
+from spark_tui.ui.changes import Changed, Host
 
 if TYPE_CHECKING:
     from spark_tui.core.bench.events import StreamRequest

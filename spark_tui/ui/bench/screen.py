@@ -30,7 +30,7 @@ from spark_tui.ui.widgets.key_bar import KeyBar
 from spark_tui.ui.widgets.status_bar import StatusBar
 from spark_tui.ui.widgets.text import set_display, set_titles, update_text
 from spark_tui.ui.bench.plots import LatencyThroughputPlot, ThroughputPlot
-from spark_tui.ui.session import Changed
+from spark_tui.ui.changes import Changed
 from spark_tui.ui.widgets.trend_chart import MetricChart
 
 if TYPE_CHECKING:

@@ -39,7 +39,7 @@ from spark_tui.models.compose import CommandResult, ComposeCommand, ComposeProfi
 from spark_tui.models.containers import Container
 from spark_tui.models.machine import GpuReport
 from spark_tui.core.polling import Poller, run_in_daemon_thread
-from spark_tui.ui.session import Changed, Host
+from spark_tui.ui.changes import Changed, Host
 from spark_tui.core.compose.cli import ComposeUnavailable
 from spark_tui.core.compose.model import InvalidName
 from spark_tui.core.compose.projects import ProfileNotFound

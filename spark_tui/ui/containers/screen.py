@@ -19,7 +19,7 @@ from spark_tui.ui.screens.mode_screen import ModeScreen
 from spark_tui.ui.containers.table import ContainerTable, ports_detail
 from spark_tui.ui.widgets.key_bar import KeyBar
 from spark_tui.ui.containers.profiles_panel import ProfilesPanel
-from spark_tui.ui.session import Changed
+from spark_tui.ui.changes import Changed
 from spark_tui.ui.widgets.status_bar import StatusBar
 from spark_tui.ui.widgets.text import set_display, set_titles, update_text
 

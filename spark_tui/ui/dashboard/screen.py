@@ -16,7 +16,7 @@ from spark_tui.ui.widgets.key_bar import KeyBar
 from spark_tui.ui.dashboard.memory_panel import MemoryPanel
 from spark_tui.ui.containers.profiles_panel import ProfilesPanel
 from spark_tui.ui.services.panel import ServicesPanel
-from spark_tui.ui.session import Changed
+from spark_tui.ui.changes import Changed
 from spark_tui.ui.widgets.status_bar import StatusBar
 from spark_tui.ui.dashboard.system_panel import SystemPanel
 from spark_tui.ui.widgets.text import set_display, update_text

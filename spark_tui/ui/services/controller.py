@@ -21,7 +21,7 @@ from spark_tui.models.settings import ProbeConfig
 from spark_tui.models.containers import Container
 from spark_tui.models.probes import ProbeEvent, ProbeSpec, ProbeState, ProbeStatus
 from spark_tui.ui.messages import ProbesReported
-from spark_tui.ui.session import Changed, Host
+from spark_tui.ui.changes import Changed, Host
 from spark_tui.ui.services.state import ChangeNotices, ProbesState
 
 # core.services.discovery and .presets (the preset table, ~15 ms to import) load when first

@@ -17,7 +17,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 
-from spark_tui.ui.session import Changed, Session
+from spark_tui.ui.changes import Changed
+from spark_tui.ui.session import Session
 from textual.widgets import Static
 
 from spark_tui.core.services import text as text

@@ -16,7 +16,7 @@ from textual.widgets import Static
 from spark_tui.core.services import text as text
 from spark_tui.models.probes import ProbeState, ProbeStatus
 from spark_tui.ui.services.state import ProbesState
-from spark_tui.ui.session import Changed
+from spark_tui.ui.changes import Changed
 from spark_tui.ui.screens.mode_screen import ModeScreen
 from spark_tui.ui.widgets.key_bar import KeyBar
 from spark_tui.ui.services.table import ProbeTable
