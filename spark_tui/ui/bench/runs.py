@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from rich.markup import escape
+from spark_tui.ui.markup import escape
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -29,6 +29,7 @@ from spark_tui.core.bench.saved_runs import (
 from spark_tui.models.bench import SecondPoint
 from spark_tui.ui.bench.screen import payload_words
 from spark_tui.ui.screens.mode_screen import ModeScreen
+from spark_tui.core.polling import run_in_daemon_thread
 from spark_tui.ui.session import LiveScreen, Session
 from spark_tui.ui.bench.cell_table import CellTable
 from spark_tui.ui.widgets.key_bar import KeyBar
@@ -156,12 +157,11 @@ class HistoryScreen(ModeScreen):
     def action_reload(self) -> None:
         if not self.loaded:
             update_text(self.query_one("#history-detail", Static), "[dim]Reading saved runs…[/dim]")
-        self._list_runs(self.directory)
+        self.run_worker(self._list_runs(self.directory), exclusive=True, exit_on_error=False, group="history-list")
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="history-list")
-    def _list_runs(self, directory: str) -> None:
+    async def _list_runs(self, directory: str) -> None:
         try:
-            runs = list_runs(directory)
+            runs = await run_in_daemon_thread(lambda: list_runs(directory))
         except Exception as exc:  # noqa: BLE001 - list_runs reports damage per run; anything else, in a line
             self.post_message(RunsListed([], directory, f"cannot read {directory}: {exc}"))
             return
@@ -298,11 +298,11 @@ class RunScreen(LiveScreen):
         set_titles(self.query_one("#run-panel"), f"Run {self.run.run_id}", escape(str(self.run.directory)))
         self.query_one(CellTable).focus()
         self._show(self.run, [])
-        self._load(self.run.directory)
+        self.run_worker(self._load(self.run.directory), exclusive=True, exit_on_error=False, group="history-run")
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="history-run")
-    def _load(self, directory: Path) -> None:
-        self.post_message(RunLoaded(load_run(directory), read_throughput(directory)))
+    async def _load(self, directory: Path) -> None:
+        run, throughput = await run_in_daemon_thread(lambda: (load_run(directory), read_throughput(directory)))
+        self.post_message(RunLoaded(run, throughput))
 
     @on(RunLoaded)
     def _loaded(self, message: RunLoaded) -> None:
@@ -351,11 +351,10 @@ class CompareScreen(LiveScreen):
             table.add_column(label, key=key)
         table.focus()
         self._show(self.a, self.b, compare_runs(self.a, self.b))
-        self._load(self.a.directory, self.b.directory)
+        self.run_worker(self._load(self.a.directory, self.b.directory), exclusive=True, exit_on_error=False, group="history-compare")
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="history-compare")
-    def _load(self, a: Path, b: Path) -> None:
-        first, second = load_run(a), load_run(b)
+    async def _load(self, a: Path, b: Path) -> None:
+        first, second = await run_in_daemon_thread(lambda: (load_run(a), load_run(b)))
         self.post_message(RunsCompared(first, second, compare_runs(first, second)))
 
     @on(RunsCompared)

@@ -9,7 +9,6 @@ daemon thread, so a hung daemon never delays a key or the app's exit.
 
 from __future__ import annotations
 
-import threading
 import time
 from functools import partial
 from typing import Literal
@@ -86,7 +85,7 @@ class ContainersController:
 
     def start(self) -> None:
         """Start following the engine (call once, when the app is mounted)."""
-        threading.Thread(target=self._watch, name="docker-watch", daemon=True).start()
+        self.host.run_worker(run_in_daemon_thread(self._watch), name="docker-watch", group="containers", exit_on_error=False)
         self.host.run_worker(self.stats_poller.run(), name="poll-containers", group="containers", exit_on_error=False)
 
     def stop(self) -> None:
@@ -195,7 +194,7 @@ class ContainersController:
         if self.state.retry_at is None:
             return
         self.state.retry_at = time.monotonic()  # "retrying now…" until the engine answers or not
-        threading.Thread(target=self.backend.poke, name="docker-retry", daemon=True).start()
+        self.host.run_worker(run_in_daemon_thread(self.backend.poke), name="docker-retry", group="containers", exit_on_error=False)
         self.host.redraw(Changed.TICK)
 
     def record_gpu(self, report: GpuReport) -> Changed:
@@ -393,7 +392,7 @@ class ContainersController:
         )
         run = self.backend.run(command)
         self._run = run
-        threading.Thread(target=self._drive, args=(run, command), name="compose-run", daemon=True).start()
+        self.host.run_worker(run_in_daemon_thread(partial(self._drive, run, command)), name="compose-run", group="containers", exit_on_error=False)
         self.host.post_message(ComposeOutputArrived([]))
         self._keep_ticking()
 

@@ -5,7 +5,7 @@ holds one). Problems first, so a small panel still shows what is wrong."""
 
 from __future__ import annotations
 
-from rich.markup import escape
+from spark_tui.ui.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Vertical
 

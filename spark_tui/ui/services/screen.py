@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
+from spark_tui.ui.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
