@@ -1,15 +1,23 @@
-"""CPU per scrape of an inference server's metrics page: a realistic vLLM page and one of several MB.
+"""CPU per scrape of an inference server's metrics page, the way the dashboard scrapes it.
 
 Pages are rendered by the loopback emulators the tests use (tests/servers/inference_servers.py):
-vLLM's own prometheus_client families with load on them, and for the big page several MB of
-per-handler HTTP histograms in front. No HTTP: the bench measures what this process spends.
+vLLM's own prometheus_client families (and the real process/GC collectors, which move between
+renders as on a real server). No HTTP: the bench measures what this process spends per scrape.
 
-For each page, the median over --runs of this process' CPU time (time.process_time) for:
-- whole parse: the Prometheus parser over the entire page (what filtering avoids)
-- filter only: exposition.prefilter keeping vLLM's families
-- filtered parse: parse_families with vLLM's prefixes
-- scrape: scrape_blocking with the page as the answer (decode, engine detection, filtered parse)
-- figures: figures_from over two such scrapes (rates, percentiles, sources)
+Scenarios (each scrape sees the next page; the block cache holds the previous one, as in use):
+- idle:   a loaded vLLM with no requests in flight, rendered again for every scrape
+- busy:   counters, gauges and latency histograms move before every scrape
+- 2 eng:  the busy case on a two-engine (data-parallel) page, 74 KB
+- 5 MB:   the idle vLLM behind 5 MB of other families (per-handler HTTP histograms)
+
+Columns, each the median over --runs scrapes of this process' CPU (time.process_time, which
+counts the worker thread too):
+- cold:  parse_page without a cache (the filtered parse every scrape used to be)
+- parse: parse_page with the cache warm from the previous page
+- scrape: scrape_blocking (detection + parse + Scrape) with the cache
+- async: `await scrape(...)` on an event loop: the above plus the asyncio.to_thread hop
+- figures: figures_from over the last two scrapes
+and the implied share of one core for 4 such servers scraped each second (async + figures).
 
     .venv/bin/python bench/inference_parse_bench.py [--runs 15] [--big-mb 5] [--json]
 """
@@ -17,11 +25,13 @@ For each page, the median over --runs of this process' CPU time (time.process_ti
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,8 +41,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 from servers.inference_servers import VllmEngine, filler_families  # noqa: E402
 
 from spark_tui.core.inference.engines import VLLM  # noqa: E402
-from spark_tui.core.inference.exposition import parse_families, prefilter  # noqa: E402
-from spark_tui.core.inference.scrape import InferenceTarget, figures_from, scrape_blocking  # noqa: E402
+from spark_tui.core.inference.exposition import BlockCache, parse_page  # noqa: E402
+from spark_tui.core.inference.scrape import InferenceTarget, figures_from, scrape, scrape_blocking  # noqa: E402
+
+SERVERS, PER_SECOND = 4, 1.0
 
 
 def loaded_vllm(engines: int = 1) -> VllmEngine:
@@ -46,46 +58,84 @@ def loaded_vllm(engines: int = 1) -> VllmEngine:
     return engine
 
 
-def cpu_median(function: Callable[[], object], runs: int) -> float:
+def busy_step(engine: VllmEngine, step: int, engines: int) -> None:
+    """About a second of a busy server: a few requests finish, tokens flow, the batch changes."""
+    for request in range(3):
+        index = step * 3 + request
+        where = index % engines
+        engine.set_load(running=4 + index % 5, waiting=index % 3, kv_usage=0.3 + (index % 50) / 100, engine=where)
+        engine.add_tokens(prompt=900 + index, generation=300, engine=where)
+        engine.finish_request(ttft=0.05 + (index % 40) / 100, itls=[0.02 + (index % 7) / 1000] * 20,
+                              e2e=1.0 + (index % 30) / 10, prompt=900 + index, engine=where)
+
+
+def pages(engine: VllmEngine, count: int, *, busy: bool, engines: int = 1, prefix: bytes = b"") -> list[bytes]:
+    out = []
+    for step in range(count):
+        if busy:
+            busy_step(engine, step, engines)
+        out.append(prefix + engine.render())
+    return out
+
+
+def cpu_each(function: Callable[[bytes], object], bodies: list[bytes]) -> float:
+    """Median CPU of `function(body)` over bodies[1:] (bodies[0] warms whatever it keeps)."""
+    function(bodies[0])
     samples = []
-    for _ in range(runs):
+    for body in bodies[1:]:
         started = time.process_time()
-        function()
+        function(body)
         samples.append(time.process_time() - started)
     return statistics.median(samples)
 
 
-def measure(name: str, engine: VllmEngine, prefix: bytes, runs: int) -> dict[str, float | int | str]:
-    first = prefix + engine.render()
-    engine.add_tokens(prompt=5000, generation=1200)
-    engine.finish_request(ttft=0.12, itls=[0.021] * 30, e2e=1.9)
-    second = prefix + engine.render()
-    text = second.decode()
+def measure(name: str, bodies: list[bytes]) -> dict[str, float | int | str]:
     target = InferenceTarget("vllm", "http://127.0.0.1:8000")
-    pages = iter(())
+    current: list[bytes] = [b""]
 
     def fetch(_url: str) -> tuple[int, bytes]:
-        return 200, next(pages)
+        return 200, current[0]
 
-    def one_scrape(body: bytes):
-        nonlocal pages
-        pages = iter((body,))
-        return scrape_blocking(target, fetch)
+    async def async_fetch(_url: str) -> tuple[int, bytes]:
+        return 200, current[0]
 
-    older, newer = one_scrape(first), one_scrape(second)
-    assert newer.ok and newer.engine == "vllm", newer.problem
-    figures = figures_from(target, older, newer)
-    assert figures.generation_tokens_per_s is not None
-    whole_runs = max(3, runs // 5) if len(text) > 1_000_000 else runs
+    def blocking(body: bytes):
+        current[0] = body
+        return scrape_blocking(target, fetch, engine_hint="vllm")  # found by the first scrape, as trackers do
+
+    cache = BlockCache()
+    cold = cpu_each(lambda body: parse_page(body, VLLM.prefixes), bodies)
+    warm = cpu_each(lambda body: parse_page(body, VLLM.prefixes, cache), bodies)
+    scraped = cpu_each(blocking, bodies)
+
+    async def async_runs() -> tuple[float, list]:
+        samples, results = [], []
+        for body in bodies:
+            current[0] = body
+            started = time.process_time()
+            results.append(await scrape(target, async_fetch, engine_hint=results[-1].engine if results else None))
+            samples.append(time.process_time() - started)
+        return statistics.median(samples[1:]), results
+
+    async_s, results = asyncio.run(async_runs())
+    assert results[-1].ok and results[-1].engine == "vllm", results[-1].problem
+    pairs = list(pairwise(results))[1:]
+    figure_samples = []
+    for older, newer in pairs:
+        started = time.process_time()
+        figures_from(target, older, newer)
+        figure_samples.append(time.process_time() - started)
+    figures_s = statistics.median(figure_samples)
     return {
         "page": name,
-        "bytes": len(second),
-        "lines": text.count("\n"),
-        "whole_parse_s": cpu_median(lambda: parse_families(text), whole_runs),
-        "filter_only_s": cpu_median(lambda: prefilter(text, VLLM.prefixes), runs),
-        "filtered_parse_s": cpu_median(lambda: parse_families(text, VLLM.prefixes), runs),
-        "scrape_s": cpu_median(lambda: one_scrape(second), runs),
-        "figures_s": cpu_median(lambda: figures_from(target, older, newer), runs),
+        "bytes": len(bodies[-1]),
+        "runs": len(bodies) - 1,
+        "cold_parse_s": cold,
+        "parse_s": warm,
+        "scrape_s": scraped,
+        "async_scrape_s": async_s,
+        "figures_s": figures_s,
+        "core_percent_4_servers": 100 * SERVERS * PER_SECOND * (async_s + figures_s),
     }
 
 
@@ -95,21 +145,26 @@ def main() -> None:
     parser.add_argument("--big-mb", type=float, default=5.0)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
+    count = max(args.runs, 15) + 1
 
     rows = [
-        measure("vLLM, 1 engine", loaded_vllm(1), b"", args.runs),
-        measure("vLLM, 2 engines", loaded_vllm(2), b"", args.runs),
-        measure(f"vLLM after {args.big_mb:g} MB of others", loaded_vllm(1), filler_families(args.big_mb), args.runs),
+        measure("vLLM idle (unchanged)", pages(loaded_vllm(1), count, busy=False)),
+        measure("vLLM busy", pages(loaded_vllm(1), count, busy=True)),
+        measure("vLLM 2 engines, busy", pages(loaded_vllm(2), count, busy=True, engines=2)),
+        measure(f"vLLM idle after {args.big_mb:g} MB", pages(loaded_vllm(1), max(4, count // 3), busy=False,
+                                                               prefix=filler_families(args.big_mb))),
     ]
-    print(f"medians of {args.runs} runs, CPU ms of this process (python {sys.version.split()[0]})")
-    header = f"{'page':<28}{'KB':>8}{'lines':>8}{'whole':>9}{'filter':>9}{'filtered':>10}{'scrape':>9}{'figures':>9}"
-    print(header)
+    print(f"CPU ms per scrape, medians of >= {count - 1} scrapes (5 MB: {max(4, count // 3) - 1}); "
+          f"python {sys.version.split()[0]}")
+    print(f"{'page':<26}{'KB':>7}{'cold':>8}{'parse':>8}{'scrape':>8}{'async':>8}{'figures':>9}"
+          f"{'% core':>8}")
     for row in rows:
-        print(f"{row['page']:<28}{row['bytes'] / 1000:>8.0f}{row['lines']:>8}"
-              f"{row['whole_parse_s'] * 1e3:>9.2f}{row['filter_only_s'] * 1e3:>9.2f}"
-              f"{row['filtered_parse_s'] * 1e3:>10.2f}{row['scrape_s'] * 1e3:>9.2f}{row['figures_s'] * 1e3:>9.3f}")
-    print("whole: parser over the page; filter: line filter alone; filtered: filter + parser;")
-    print("scrape: decode + detect + filtered parse; figures: rates and percentiles from two scrapes")
+        print(f"{row['page']:<26}{row['bytes'] / 1000:>7.0f}{row['cold_parse_s'] * 1e3:>8.2f}"
+              f"{row['parse_s'] * 1e3:>8.2f}{row['scrape_s'] * 1e3:>8.2f}{row['async_scrape_s'] * 1e3:>8.2f}"
+              f"{row['figures_s'] * 1e3:>9.3f}{row['core_percent_4_servers']:>8.2f}")
+    print("cold: filtered parse, no cache; parse: with the block cache; scrape: detect + parse + Scrape;")
+    print(f"async: await scrape() incl. the thread hop; % core: {SERVERS} servers each {PER_SECOND:g} s "
+          "(async + figures); budget +0.3 %")
     if args.json:
         print(json.dumps(rows, indent=2))
 

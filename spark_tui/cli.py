@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "spark_tui.commands.probe",
     "spark_tui.commands.profiles",
     "spark_tui.commands.bench",
+    "spark_tui.commands.inference",
 )
 OPTIONS_WITH_VALUES = {"--config", "--interval"}
 

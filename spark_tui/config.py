@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Struct
 
-from spark_tui.models.settings import Config, ConfigError, ProbeConfig
+from spark_tui.models.settings import Config, ConfigError, InferenceConfig, ProbeConfig
 
 CONFIG_ENV = "SPARK_TUI_CONFIG"
 # Textual 8.2.8's builtin themes (textual.theme.BUILTIN_THEMES): every command checks the name
@@ -73,6 +73,16 @@ def parse_config(raw: bytes | str, *, source: str = "config") -> Config:
     _check_theme(config.dashboard.theme, source)
     for index, probe in enumerate(config.probes):
         _check_probe(probe, f"{source}: probes[{index}]")
+    names: set[str] = set()
+    for index, server in enumerate(config.inference):
+        where = f"{source}: inference[{index}]"
+        _check_inference(server, where)
+        from spark_tui.core.inference.targets import config_name
+
+        name = config_name(server)
+        if name in names:
+            raise ConfigError(f"{where}: name: {name!r} is used by another [[inference]] entry")
+        names.add(name)
     return config
 
 
@@ -91,6 +101,27 @@ def _check_probe(probe: ProbeConfig, where: str) -> None:
         validate_probe_config(probe)
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _check_inference(server: InferenceConfig, where: str) -> None:
+    """What the schema cannot say: an http(s) URL with a host, a known engine, a path that starts with '/'."""
+    from urllib.parse import urlsplit
+
+    from spark_tui.core.inference.engines import ENGINE_KEYS
+
+    try:
+        parts = urlsplit(server.url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise ConfigError(f"{where}: url: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}: url: expected http://host:port, got {server.url!r}")
+    if server.name is not None and (not server.name.strip() or server.name != server.name.strip()):
+        raise ConfigError(f"{where}: name: {server.name!r} must not be blank or start or end with spaces")
+    if server.engine is not None and server.engine not in ENGINE_KEYS:
+        raise ConfigError(f"{where}: engine: unknown engine {server.engine!r} (expected one of: {', '.join(ENGINE_KEYS)})")
+    if server.metrics_path is not None and not server.metrics_path.startswith("/"):
+        raise ConfigError(f"{where}: metrics_path: must start with '/', got {server.metrics_path!r}")
 
 
 _AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$")

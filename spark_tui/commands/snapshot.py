@@ -19,6 +19,7 @@ from rich.text import Text
 from spark_tui.core import format as fmt
 from spark_tui.commands import demo_fleet, output_console, plain, with_sources, write_json
 from spark_tui.commands.containers_section import collect_containers, render_containers
+from spark_tui.commands.inference import INFERENCE_SOURCES, collect_inference, render_inference
 from spark_tui.commands.probe import PROBE_SOURCES, collect_probes, render_probes
 from spark_tui.models.settings import Config
 from spark_tui.models.machine import GpuReport, MemoryOverview, SystemSample
@@ -171,6 +172,7 @@ SECTIONS: list[SnapshotSection] = [
     SnapshotSection("machine", collect_machine, render_machine, MACHINE_SOURCES),
     SnapshotSection("containers", collect_containers, render_containers, CONTAINER_SOURCES),
     SnapshotSection("probes", collect_probes, render_probes, PROBE_SOURCES),
+    SnapshotSection("inference", collect_inference, render_inference, INFERENCE_SOURCES),
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -167,8 +167,11 @@ def group_by_project(containers: tuple[Container, ...] | list[Container]) -> tup
 @dataclass(frozen=True)
 class LogLine:
     container_id: str
-    text: str  # one line, secrets masked, no trailing newline
+    text: str  # one line, secrets masked, no control character (core.untrusted.log_line), no newline
     timestamp: datetime | None = None  # the engine's timestamp of the line
+    # The line's colour: core.untrusted.SgrSpan tuples (start, end, SgrStyle) over `text`. Typed
+    # loosely because models import nothing of core; empty for most lines.
+    spans: tuple[tuple[Any, ...], ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,24 @@ class ProbeConfig(Section):
     """false hides a discovered probe with the same name or URL (url may then be left out)."""
 
 
+class InferenceConfig(Section):
+    """One [[inference]] table: a model server whose own metrics are watched (checked by
+    spark_tui.config when the file is read)."""
+
+    url: Annotated[str, Meta(min_length=1, max_length=2048)]
+    """The server's base URL, e.g. http://127.0.0.1:8000 (its metrics path is added)."""
+    name: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+    """Shown in the inference panel; `spark-tui inference NAME` (default: the URL's host:port)."""
+    engine: str | None = None
+    """vllm, sglang, llamacpp, tei, tgi, triton, nim, trtllm or ollama; default: found from the metric names."""
+    metrics_path: str | None = None
+    """Where the metrics are, when not the engine's own (/metrics; NIM /v1/metrics; trtllm-serve /prometheus/metrics)."""
+    interval: Annotated[float, Meta(ge=0.5, le=3600)] = 2.0
+    """Seconds between scrapes."""
+    enabled: bool = True
+    """false hides a discovered inference server with the same name or URL."""
+
+
 class BenchConfig(Section):
     """[bench]: defaults for `spark-tui bench` and the benchmark screen; flags override them."""
 
@@ -128,4 +146,5 @@ class Config(Section):
     dashboard: DashboardConfig = DashboardConfig()
     docker: DockerConfig = DockerConfig()
     probes: tuple[ProbeConfig, ...] = ()
+    inference: tuple[InferenceConfig, ...] = ()
     bench: BenchConfig = BenchConfig()

@@ -25,18 +25,21 @@ from spark_tui.core.docker.backend import ContainerBackend
 from spark_tui.core.machine.sources import MachineSources, machine_sources
 from spark_tui.core.machine.state import MachineState
 from spark_tui.core.polling import Poller
+from spark_tui.models.probes import ProbeChecked
 from spark_tui.models.settings import Config
 from spark_tui.paths import styles_dir
 from spark_tui.ui.bench.controller import BenchController
 from spark_tui.ui.containers.controller import ContainersController
 from spark_tui.ui.containers.screen import ContainersScreen
 from spark_tui.ui.dashboard.screen import DashboardScreen
+from spark_tui.ui.inference.controller import InferenceController
 from spark_tui.ui.messages import (
     BenchEventArrived,
     ConfirmationNeeded,
     ContainersChanged,
     ContainersEvent,
     GpuSampled,
+    InferenceSampled,
     ProbesReported,
     SourceFailed,
     SystemSampled,
@@ -51,13 +54,14 @@ from spark_tui.ui.session import LiveScreen, Session, ShowsChanges, StatusLine
 from spark_tui.ui.terminal_driver import QuietLinuxDriver
 
 if TYPE_CHECKING:
+    from spark_tui.core.demo.inference import DemoInference
     from spark_tui.ui.bench.targets import BenchTarget
 
 SOURCE_LABELS = {"gpu": "GPU (NVML)", "system": "system"}
 SAMPLED = {"gpu": Changed.GPU, "system": Changed.SYSTEM}
 REDRAW_COALESCE_S = 0.05
 LAZY_REDRAW_S = 1.2  # probe results and container stats wait (at most) for the next sample's frame
-LAZY = Changed.PROBES | Changed.STATS
+LAZY = Changed.PROBES | Changed.STATS | Changed.INFERENCE
 SWITCH_MASK_S = 0.005  # see SparkApp.delay_update
 
 
@@ -69,12 +73,14 @@ class SparkApp(App[int]):
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("p", "toggle_pause", "Pause", id="pause"),
+        Binding("p", "toggle_pause('resume')", "Resume", id="resume"),  # the footer says what p does now
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("d", "switch_mode('dashboard')", "Dashboard", id="dashboard"),
         Binding("c", "switch_mode('containers')", "Containers", id="containers"),
         Binding("s", "switch_mode('services')", "Services", id="services"),
         Binding("b", "bench", "Benchmark", id="bench"),
         Binding("h", "switch_mode('history')", "Runs", id="history"),
+        Binding("i", "switch_mode('inference')", "Inference", id="inference"),
     ]
 
     def __init__(
@@ -85,6 +91,7 @@ class SparkApp(App[int]):
         start_polling: bool = True,
         containers: ContainerBackend | None = None,
         probes: ProbeRunner | None = None,
+        inference: DemoInference | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -99,6 +106,11 @@ class SparkApp(App[int]):
             containers=ContainersController(self, config.docker, containers or container_backend(config, demo=sources.demo), machine),
             probes=ProbesController(self, config.probes, probes, demo=sources.demo),  # ConfigError: two probes share a name
             bench=BenchController(self, config.bench, self._bench_targets, demo=sources.demo),
+            # --demo: the simulated vLLM and Ollama (no scraping unless polling starts); else configured + probed servers
+            inference=InferenceController(
+                self, config.inference, span=settings.history_seconds,
+                demo=inference if inference is not None or not sources.demo else _demo_inference(),
+            ),
             status=StatusLine(demo=sources.demo, interval=settings.interval),
         )
         self.pollers: dict[str, Poller] = {
@@ -125,12 +137,18 @@ class SparkApp(App[int]):
 
             return HistoryScreen(session)
 
+        def inference() -> Screen:
+            from spark_tui.ui.inference.screen import InferenceScreen
+
+            return InferenceScreen(session)
+
         return {
             "dashboard": partial(DashboardScreen, session),
             "containers": partial(ContainersScreen, session),
             "services": partial(ServicesScreen, session),
             "bench": bench,
             "history": history,
+            "inference": inference,
         }
 
     def _bench_targets(self) -> list[BenchTarget]:
@@ -155,6 +173,10 @@ class SparkApp(App[int]):
     @property
     def bench(self) -> BenchController:
         return self.session.bench
+
+    @property
+    def inference(self) -> InferenceController:
+        return self.session.inference
 
     def get_driver_class(self) -> type[Driver]:
         driver = super().get_driver_class()
@@ -186,11 +208,13 @@ class SparkApp(App[int]):
                 self.run_worker(poller.run(), name=f"poll-{name}", group="pollers", exit_on_error=False)
             self.containers.start()
             self.probes.start()
+            self.inference.start()
 
     def on_unmount(self) -> None:
         self.bench.stop()  # a run under way is cancelled; what it measured is saved
         self.containers.stop()
         self.probes.stop()
+        self.inference.stop()
         self.sources.close()
 
     # -- facts arrive --------------------------------------------------------------------------
@@ -217,7 +241,17 @@ class SparkApp(App[int]):
 
     @on(ProbesReported)
     def _probes_reported(self, message: ProbesReported) -> None:
-        self.redraw(self.probes.handle(message))
+        changed = self.probes.handle(message)
+        if any(not isinstance(event, ProbeChecked) for event in message.events):  # probes came or went
+            found = self.inference.probes_changed(s.spec for s in self.probes.state.statuses.values())
+            if found:
+                self.refresh_bindings()  # `i` shows in the key bar once a model server is known
+            changed |= found
+        self.redraw(changed)
+
+    @on(InferenceSampled)
+    def _inference_sampled(self, message: InferenceSampled) -> None:
+        self.redraw(self.inference.handle(message))
 
     @on(BenchEventArrived)
     def _bench_event(self, message: BenchEventArrived) -> None:
@@ -283,6 +317,15 @@ class SparkApp(App[int]):
 
     # -- actions -------------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`i` (the Inference screen) is offered once a model server is known: until then the key
+        bar stays as it was, with nothing to show there."""
+        if action == "switch_mode" and parameters == ("inference",):
+            return self.inference.known
+        if action == "toggle_pause":  # one of the two p bindings shows: Pause, or Resume while paused
+            return self.paused == (parameters == ("resume",))
+        return True
+
     @property
     def interval(self) -> float:
         """Seconds between machine samples (every poller of the dashboard shares it)."""
@@ -292,11 +335,13 @@ class SparkApp(App[int]):
     def paused(self) -> bool:
         return all(p.paused for p in self.pollers.values())
 
-    def action_toggle_pause(self) -> None:
+    def action_toggle_pause(self, _shown_as: str = "pause") -> None:
         pause = not self.paused
         for poller in self.pollers.values():
             poller.pause() if pause else poller.resume()
+        self.inference.pause(pause)
         self.refresh_status_bar()
+        self.refresh_bindings()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -353,6 +398,12 @@ class SparkApp(App[int]):
             self.screen.sync_status_bar()
 
 
+def _demo_inference(fleet: object | None = None) -> DemoInference:
+    from spark_tui.core.demo.inference import DemoInference
+
+    return DemoInference(fleet)  # type: ignore[arg-type]
+
+
 def container_backend(config: Config, *, demo: bool) -> ContainerBackend:
     """The simulated Spark's fleet for --demo, else the real engine (built on first use)."""
     if demo:
@@ -372,6 +423,7 @@ def make_app(
     start_polling: bool = True,
     containers: ContainerBackend | None = None,
     probes: ProbeRunner | None = None,
+    inference: DemoInference | None = None,
 ) -> SparkApp:
     """The one factory used by the CLI and the tests. `containers` defaults to the demo fleet
     with demo sources, else the Docker engine of config.docker; `probes` to the demo services
@@ -391,4 +443,6 @@ def make_app(
             from spark_tui.core.demo.probes import DemoProbes
 
             probes = DemoProbes(fleet=fleet)
-    return SparkApp(config, sources or machine_sources(), start_polling=start_polling, containers=containers, probes=probes)
+        inference = inference or _demo_inference(fleet)  # vLLM's tokens follow the same fleet and load curve
+    return SparkApp(config, sources or machine_sources(), start_polling=start_polling, containers=containers, probes=probes,
+                    inference=inference)

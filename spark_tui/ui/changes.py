@@ -29,6 +29,7 @@ class Changed(Flag):
     TICK = auto()  # a second passed for what counts seconds (compose's elapsed time, Docker's retry countdown)
     PROBES = auto()
     BENCH = auto()  # the benchmark under way (its parts: BenchController.take_parts)
+    INFERENCE = auto()  # model servers' figures (InferenceController)
 
     MACHINE = GPU | SYSTEM
 

@@ -17,6 +17,7 @@ from spark_tui.models.probes import ProbeEvent
 
 if TYPE_CHECKING:
     from spark_tui.models.bench import LiveEvent
+    from spark_tui.models.inference import InferenceFigures
 
 
 # -- machine samples ----------------------------------------------------------------------
@@ -141,6 +142,16 @@ class ProbesReported(Message):
     def __init__(self, events: tuple[ProbeEvent, ...]) -> None:
         super().__init__()
         self.events = events
+
+
+# -- inference servers ----------------------------------------------------------------------
+
+class InferenceSampled(Message):
+    """Model servers were scraped: each one's figures over its last interval."""
+
+    def __init__(self, figures: tuple[InferenceFigures, ...]) -> None:
+        super().__init__()
+        self.figures = figures
 
 
 # -- benchmark ---------------------------------------------------------------------------

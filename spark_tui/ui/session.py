@@ -26,6 +26,7 @@ from spark_tui.ui.widgets.status_bar import StatusBar
 if TYPE_CHECKING:
     from spark_tui.ui.bench.controller import BenchController
     from spark_tui.ui.containers.controller import ContainersController
+    from spark_tui.ui.inference.controller import InferenceController
     from spark_tui.ui.services.controller import ProbesController
 
 
@@ -47,6 +48,7 @@ class Session:
     containers: ContainersController
     probes: ProbesController
     bench: BenchController
+    inference: InferenceController
     status: StatusLine = StatusLine()
 
 

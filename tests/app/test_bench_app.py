@@ -449,3 +449,21 @@ async def test_while_a_warm_up_request_waits_the_screen_says_so(tmp_path: Path) 
         post(app, canned_run()[0])  # RunStarted: the sweep begins
         await wait_for(pilot, lambda: second.text() not in text(app, "#bench-progress"), what="the warm-up line gone")
         assert "cell 0/4" in text(app, "#bench-progress")
+
+
+async def test_the_form_opens_on_the_url_and_typing_in_it_never_fires_screen_keys(tmp_path: Path) -> None:
+    """#14: the URL field has the focus when the form opens; on a Select (one tab back) the app's
+    letter keys (h opens the runs, p pauses) stay in the form; esc hands the keys back."""
+    app = make(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, BenchScreen) and app.focused is not None and app.focused.id == "form-url", what="the URL field focused")
+        await pilot.press("shift+tab")
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "form-service", what="the service field focused")
+        await pilot.press("h", "p", "tab")
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "form-url", what="the URL field again")
+        assert isinstance(app.screen, BenchScreen) and not app.paused, "h and p stayed in the form"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "form-start", what="the keys handed back")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.paused, what="p to pause again")

@@ -1,7 +1,7 @@
 """Switching between the app's screens: what changed while a screen was away shows when it is back,
 and the key bar at the bottom shows and presses the keys."""
 
-from support import FakeClock, demo_sources
+from support import FakeClock, demo_sources, wait_for
 
 from spark_tui.ui.app import make_app
 from spark_tui.ui.containers.screen import ContainersScreen
@@ -79,3 +79,16 @@ async def test_help_opens_again_after_closing_and_follows_a_resize_made_meanwhil
         assert app.screen is first and first.size == (80, 24)
         await pilot.press("q")  # q closes the help, not the app
         assert isinstance(app.screen, DashboardScreen) and app.is_running
+
+
+async def test_the_key_bar_says_resume_while_paused():
+    """#14: the footer said "p Pause" while sampling was paused; it says what p does now."""
+    app = make_app(sources=demo_sources(FakeClock()), start_polling=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert " p Pause " in bar_text(app)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: " p Resume " in bar_text(app), what="the footer to offer Resume")
+        assert app.paused and " p Pause " not in bar_text(app)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: " p Pause " in bar_text(app), what="Pause again")
+        assert not app.paused

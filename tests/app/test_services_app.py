@@ -55,7 +55,9 @@ async def test_demo_services_fill_the_screen_and_the_keys_move_between_screens()
         assert isinstance(app.screen, ServicesScreen)
         table = app.screen.query_one(ProbeTable)
         await wait_for(pilot, lambda: table.row_count == 8, what="eight demo services")
-        assert table.row_names() == sorted(p.name for p in probes.specs())
+        # problems first (down, degraded, then up), by name within each: as the dashboard's panel (#14)
+        assert table.row_names() == ["omniparser", "docling", "tei", "litellm", "ollama", "open-webui", "postgres", "vllm"]
+        assert set(table.row_names()) == {p.name for p in probes.specs()}
         assert "✖ down" in row_text(table, "omniparser") and "connection refused" in row_text(table, "omniparser")
         assert "▲ degraded" in row_text(table, "tei") and "slow:" in row_text(table, "tei")
         assert "● up" in row_text(table, "ollama") and "nomic-embed-text:latest" in row_text(table, "ollama")
@@ -265,3 +267,20 @@ async def test_the_dashboard_panel_skips_drawing_while_hidden_and_is_current_onc
         await pilot.resize_terminal(160, 48)
         await wait_for(pilot, lambda: "omniparser" in str(rows.render()), what="the panel drawn when shown")
         assert panel.display and "1 down" in str(panel.border_title)
+
+
+async def test_with_nothing_to_probe_the_screen_says_so_instead_of_starting_for_ever():
+    """No [[probes]] and no container of a known service: once the containers are known, the
+    screen says there is nothing to probe and how to add something (#14: it said "Starting the
+    probes…" for as long as it was open)."""
+    from spark_tui.models.containers import ContainerListing, EngineStatus
+    from spark_tui.ui.messages import ContainersChanged
+
+    app = engine_app([])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("s")
+        detail = app.screen.query_one("#probe-detail", Static)
+        await wait_for(pilot, lambda: "Starting the probes" in str(detail.render()), what="the starting text")
+        app.post_message(ContainersChanged(ContainerListing(time.time(), EngineStatus("up", "unix:///var/run/docker.sock"))))
+        await wait_for(pilot, lambda: "No services to probe" in str(detail.render()), what="the empty-state text")
+        assert "[[probes]]" in str(detail.render())

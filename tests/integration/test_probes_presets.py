@@ -17,7 +17,8 @@ from probe_servers import (
 
 from spark_tui.models.settings import ProbeConfig
 from spark_tui.models.probes import ProbeResult, ProbeSpec, ProbeState
-from spark_tui.core.services.presets import SSL_REQUEST, spec_from_config
+from spark_tui.core.services.checks import SSL_REQUEST
+from spark_tui.core.services.presets import spec_from_config
 from spark_tui.core.services.engine import check_once
 
 OLLAMA_TAGS = {

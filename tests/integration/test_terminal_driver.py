@@ -50,12 +50,15 @@ def test_an_idle_app_is_not_woken_ten_times_a_second(dashboard):
 
 
 def test_quit_is_prompt_while_the_input_thread_sleeps(dashboard):
-    time.sleep(2.0)
+    # Read the screen meanwhile, as a terminal does: a pty nobody reads fills up, and then the
+    # app waits on its own writes, which says nothing about the input thread.
+    dashboard.drain(2.0)
     started = time.monotonic()
     os.write(dashboard.master, b"q")
-    dashboard.proc.wait(timeout=5)
-    assert time.monotonic() - started < 1.5
+    while dashboard.proc.poll() is None and time.monotonic() - started < 5:
+        dashboard.drain(0.05)
     assert dashboard.proc.returncode == 0
+    assert time.monotonic() - started < 1.5
 
 
 def test_suspended_and_resumed_it_takes_keys_again(dashboard):
@@ -63,7 +66,7 @@ def test_suspended_and_resumed_it_takes_keys_again(dashboard):
     for _ in range(50):
         if process_state(dashboard.proc.pid) == "T":
             break
-        time.sleep(0.05)
+        dashboard.drain(0.05)  # the screen it leaves is read, as a terminal would
     assert process_state(dashboard.proc.pid) == "T"
     os.kill(dashboard.proc.pid, signal.SIGCONT)  # fg
     dashboard.key(b"p", rb"PAUSED", timeout=5)

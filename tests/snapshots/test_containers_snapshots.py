@@ -59,3 +59,22 @@ def test_memory_check_asks_before_starting(snap_compare):
         await drawn(pilot)
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
+
+
+def test_docker_down_banner_over_the_last_known_containers(snap_compare):
+    """Docker went away: the banner says why and what to do; the list is the last known one, dimmed."""
+    from spark_tui.models.containers import ContainerListing, EngineStatus
+    from spark_tui.ui.messages import ContainersChanged
+
+    app, docker, opened = containers_app()
+
+    async def run_before(pilot) -> None:
+        await opened(pilot)
+        listing = next(docker.updates())
+        engine = EngineStatus("down", "unix:///var/run/docker.sock", reason="Cannot connect to the Docker daemon: connection refused",
+                              hint="start it: sudo systemctl start docker", retry_in=None, attempts=3)
+        app.post_message(ContainersChanged(ContainerListing(listing.taken_at, engine, listing.containers, complete=False)))
+        await wait_for(pilot, lambda: "Docker unreachable" in str(app.screen.query_one("#engine-banner").render()))
+        await drawn(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)

@@ -74,3 +74,18 @@ def test_dashboard_with_services_and_profiles(snap_compare, size):
         await drawn(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_help_over_the_dashboard(snap_compare, size):
+    from spark_tui.ui.screens.help import HelpScreen
+
+    app, fed = demo_app(20)
+
+    async def run_before(pilot) -> None:
+        await fed(pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await drawn(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -3,7 +3,7 @@ panel, with the demo's services on a frozen clock, small and large."""
 
 import pytest
 from probe_support import demo_app, feed_demo_probes
-from support import FakeClock, drawn, feed
+from support import FakeClock, drawn, feed, wait_for
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
@@ -70,3 +70,23 @@ def test_services_panel(snap_compare, size):
         await drawn(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_services_screen_with_nothing_to_probe(snap_compare):
+    """No [[probes]] and no known service running: the screen says how to get some."""
+    import time as wall
+
+    from probe_support import engine_app
+
+    from spark_tui.models.containers import ContainerListing, EngineStatus
+    from spark_tui.ui.messages import ContainersChanged
+
+    app = engine_app([])
+
+    async def run_before(pilot) -> None:
+        await pilot.press("s")
+        app.post_message(ContainersChanged(ContainerListing(wall.time(), EngineStatus("up", "unix:///var/run/docker.sock"))))
+        await wait_for(pilot, lambda: "No services to probe" in str(app.screen.query_one("#probe-detail").render()))
+        await drawn(pilot)
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)

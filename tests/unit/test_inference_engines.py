@@ -680,8 +680,60 @@ def test_model_names_pass_through_the_text_hook():
     scrape_module = importlib.import_module("spark_tui.core.inference.scrape")  # the package exports scrape()
 
     long_name = "m" * 500
-    assert len(scrape_module._text(long_name)) == 200
-    assert scrape_module._text("a\x1bb") == "a\x1bb"  # kept as text: the sanitiser decides, later
+    cut = scrape_module._text(long_name)
+    assert len(cut) == 200 and "cut" in cut  # the sanitiser's own cut mark says how much went
+    assert scrape_module._text("a\x1bb\u202ec") == "a\u241bb<U+202E>c"  # through core.untrusted.clean
+
+
+async def test_server_text_reaches_figures_and_json_sanitised(fetch):
+    hostile = "evil\x1b]0;pwned\x07\u202eledom"
+    engine = VllmEngine(model=hostile)
+    engine.add_tokens(prompt=10)
+    with vllm_server(engine) as server:
+        figures = await InferenceTracker(InferenceTarget("vllm", server.url)).poll(fetch)
+    assert figures.model == "evil\u241b]0;pwned\u2407<U+202E>ledom"
+    assert "\x1b" not in json.dumps(figures.to_json(), ensure_ascii=False)
+
+
+async def test_a_failure_text_from_the_client_is_sanitised():
+    async def failing(url: str) -> tuple[int, bytes]:
+        raise RuntimeError("proxy said \x1b[2J\x1b[31mno\r\nmore")  # what an HTTP library may carry
+
+    found = await scrape(InferenceTarget("x", "http://127.0.0.1:9", engine="vllm"), failing)
+    assert found.problem == "RuntimeError: proxy said \u241b[2J\u241b[31mno\u23cemore"  # CRLF: one break
+
+
+# -- a fresh server: a blank page, then its first requests ----------------------------------------
+
+
+def test_a_blank_page_before_the_first_request_is_the_rates_baseline():
+    engine = TgiEngine()  # fresh: the Rust exporter writes nothing until something is recorded
+    with tgi_server(engine) as server:
+        tracker = InferenceTracker(InferenceTarget("tgi", server.url))  # engine unknown: found from the page
+        first = tracker.poll_blocking(blocking_fetch)
+        engine.generate(input_length=700, generated=150, duration=3.0)
+        engine.generate(input_length=300, generated=50, duration=1.0)
+        figures = tracker.poll_blocking(blocking_fetch)
+        emitted_page = server.renders[-1][1]
+    assert first.problem_kind is ProblemKind.ERROR and "empty page" in first.problem
+    assert figures.engine == "tgi" and figures.window_s > 0
+    assert figures.generation_tokens_per_s * figures.window_s == pytest.approx(
+        emitted(emitted_page, "tgi_request_generated_tokens_sum"))
+    assert figures.requests_per_s * figures.window_s == pytest.approx(2)
+    assert figures.e2e.count == 2
+
+
+def test_a_blank_glitch_of_a_server_that_was_counting_is_no_baseline():
+    engine = VllmEngine()
+    engine.add_tokens(prompt=50_000)  # counted before the blank answer: its _created stamps are older
+    blank = [True]
+    routes = {"/metrics": lambda: (200, PROMETHEUS_TEXT, b"" if blank[0] else engine.render())}
+    with MetricsServer(routes) as server:
+        tracker = InferenceTracker(InferenceTarget("vllm", server.url))
+        assert "empty page" in tracker.poll_blocking(blocking_fetch).problem
+        blank[0] = False
+        figures = tracker.poll_blocking(blocking_fetch)
+    assert figures.engine == "vllm" and figures.prompt_tokens_per_s is None  # not 50,000 tokens "just now"
 
 
 def test_every_engine_table_names_only_known_figures_and_kinds():

@@ -15,9 +15,11 @@ from servers.inference_servers import (
 from spark_tui.core.inference.engines import LLAMACPP, TEI, TRITON, VLLM
 from spark_tui.core.inference.exposition import (
     MAX_TEXT_CHARS,
+    BlockCache,
     ExpositionError,
     check_exposition,
     parse_families,
+    parse_page,
     prefilter,
 )
 
@@ -180,3 +182,90 @@ def test_several_megabyte_page_filtered_equals_whole_and_costs_far_less():
     assert filtered == {name: family for name, family in whole.items() if name in filtered}
     assert "vllm:generation_tokens" in filtered and "http_request_duration_highr_seconds" in whole
     assert filtered_cpu < whole_cpu / 5, (filtered_cpu, whole_cpu)
+
+
+# -- the block cache ----------------------------------------------------------------------------
+
+
+def reference(text: str, prefixes) -> dict:
+    """What the parser gives for the whole filtered text at once (the pre-cache way), in our records."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from spark_tui.core.inference import exposition
+
+    parsed = {m.name: exposition._family(m) for m in text_string_to_metric_families(prefilter(text, prefixes))}
+    return exposition._attach_created(parsed)
+
+
+def loaded_vllm() -> VllmEngine:
+    engine = VllmEngine()
+    engine.set_load(running=2, waiting=0, kv_usage=0.1)
+    engine.add_tokens(prompt=900, generation=100)
+    engine.finish_request(ttft=0.2, itls=[0.03] * 5, e2e=1.0, prompt=900)
+    return engine
+
+
+def test_an_idle_page_rendered_again_reuses_every_block():
+    engine = loaded_vllm()
+    cache = BlockCache()
+    first = parse_page(engine.render(), VLLM.prefixes, cache)
+    parsed = cache.parsed_blocks
+    assert parsed > 10 and cache.reused_blocks == 0
+    again = engine.render()  # process/GC figures may have moved: those lines are filtered out
+    second = parse_page(again, VLLM.prefixes, cache)
+    assert cache.parsed_blocks == parsed and cache.reused_blocks == parsed
+    assert second == first == reference(again.decode(), VLLM.prefixes)
+
+
+def test_a_changed_block_is_parsed_again_and_only_it():
+    engine = loaded_vllm()
+    cache = BlockCache()
+    parse_page(engine.render(), VLLM.prefixes, cache)
+    parsed_before, reused_before = cache.parsed_blocks, cache.reused_blocks
+    engine.add_tokens(prompt=250)  # vllm:prompt_tokens_total moves; nothing else we read does
+    page = engine.render()
+    families = parse_page(page, VLLM.prefixes, cache)
+    assert cache.parsed_blocks - parsed_before == 1  # the prompt_tokens block (its _created block is unchanged)
+    assert cache.reused_blocks > reused_before
+    assert families["vllm:prompt_tokens"].series[0].value == 1150
+    assert families == reference(page.decode(), VLLM.prefixes)
+
+
+def test_a_restart_is_still_seen_through_the_cache():
+    from spark_tui.core.inference.window import series_increases
+
+    engine = loaded_vllm()
+    cache = BlockCache()
+    before = parse_page(engine.render(), VLLM.prefixes, cache)
+    engine.restart()
+    engine.add_tokens(prompt=40)
+    after = parse_page(engine.render(), VLLM.prefixes, cache)
+    old, new = before["vllm:prompt_tokens"].series[0], after["vllm:prompt_tokens"].series[0]
+    assert new.value == 40 and new.created != old.created
+    assert list(series_increases([before["vllm:prompt_tokens"], after["vllm:prompt_tokens"]]).values()) == [40]
+
+
+def test_garbage_is_reported_even_after_good_pages_and_never_kept():
+    engine = loaded_vllm()
+    cache = BlockCache()
+    good = engine.render()
+    parse_page(good, VLLM.prefixes, cache)
+    bad = good.replace(b"vllm:num_requests_waiting{", b"vllm:num_requests_waiting{oops ", 1)
+    for _ in range(2):  # the second time too: a block that failed is not remembered
+        with pytest.raises(ExpositionError, match="bad line 'vllm:num_requests_waiting"):
+            parse_page(bad, VLLM.prefixes, cache)
+    assert parse_page(good, VLLM.prefixes, cache) == reference(good.decode(), VLLM.prefixes)
+
+
+@pytest.mark.parametrize("text", [
+    # samples before any comment, a family repeated under one name, comments that are not HELP/TYPE
+    ("a_x 1\n# HELP a_y y\n# TYPE a_y counter\na_y_total 2\n# a remark\na_y_total{k=\"v\"} 3\n"
+     "# HELP a_y again\na_y_total{k=\"w\"} 4\n# TYPE a_z gauge\na_z 5\na_stray 6\n# TYPE a_y gauge\na_y 7\n"),
+    # TYPE before HELP, a histogram split by an unrelated comment, CRLF line ends
+    ("# TYPE a_h histogram\r\n# HELP a_h h\r\na_h_bucket{le=\"1\"} 1\r\n# other\r\na_h_bucket{le=\"+Inf\"} 2\r\n"
+     "a_h_count 2\r\na_h_sum 1.5\r\n"),
+])
+def test_blocks_parse_as_the_whole_text_does(text):
+    cache = BlockCache()
+    assert parse_page(text.encode(), ("a_",), cache) == reference(text, ("a_",))
+    assert parse_page(text.encode(), ("a_",), cache) == reference(text, ("a_",))  # and from the cache

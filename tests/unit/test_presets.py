@@ -8,22 +8,9 @@ from spark_tui.models.settings import ConfigError
 
 from spark_tui.config import parse_config
 from spark_tui.models.probes import ProbeState, ServedModel
-from spark_tui.core.services import presets
-from spark_tui.core.services.presets import (
-    KINDS,
-    PRESETS,
-    Answer,
-    Outcome,
-    ProbeFailure,
-    configured_probes,
-    judge_health_json,
-    lookup,
-    openai_models,
-    parse_json_path,
-    parse_ollama_models,
-    parse_tei_info,
-    values_match,
-)
+from spark_tui.core.services import checks, presets
+from spark_tui.core.services.checks import Answer, Outcome, ProbeFailure, judge_health_json, lookup, openai_models, parse_json_path, parse_ollama_models, parse_tei_info, values_match
+from spark_tui.core.services.presets import KINDS, PRESETS, configured_probes
 
 
 def answer(body: bytes, status: int = 200) -> Answer:
@@ -60,8 +47,8 @@ def test_lookup() -> None:
     assert lookup(doc, ("data", 0, "id")) == "m"
     assert lookup(doc, ("nested", 0)) == "zero"
     assert lookup(doc, ("flag",)) is None
-    assert lookup(doc, ("data", 3, "id")) is presets._MISSING
-    assert lookup(doc, ("flag", "x")) is presets._MISSING
+    assert lookup(doc, ("data", 3, "id")) is checks._MISSING
+    assert lookup(doc, ("flag", "x")) is checks._MISSING
 
 
 @pytest.mark.parametrize(

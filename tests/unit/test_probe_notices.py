@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from spark_tui.models.probes import ProbeRemoved, ProbeSpec, ProbeState
 from spark_tui.ui.services.state import CALM_S, ChangeNotices, ProbesState
-from spark_tui.core.services.presets import Outcome
+from spark_tui.core.services.checks import Outcome
 from spark_tui.core.services.track import CheckOutput, ProbeTrack
 
 T0 = 1_790_000_000.0

@@ -18,7 +18,7 @@ from spark_tui.models.probes import (
     StateChange,
     redact_url,
 )
-from spark_tui.core.services.presets import Extras, Outcome
+from spark_tui.core.services.checks import Extras, Outcome
 from spark_tui.core.services.engine import CheckOutput, build_result, describe_error, seconds
 
 

@@ -7,7 +7,7 @@ from spark_tui.core.services import text as text
 from spark_tui.models.probes import ProbeAdded, ProbeChecked, ProbeRemoved, ProbeSpec, ProbeState, ProbeStatus
 from spark_tui.ui.services.state import ProbesState
 from spark_tui.core.demo.probes import DOCLING_READY_AT_S, DemoProbes
-from spark_tui.core.services.presets import Outcome
+from spark_tui.core.services.checks import Outcome
 from spark_tui.core.services.track import CheckOutput, ProbeTrack
 
 SPEC = ProbeSpec(name="web", kind="http", url="http://127.0.0.1:8000/")

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from spark_tui.core.masking import mask_text
+from spark_tui.core.untrusted import LINE_MAX, clean
 from spark_tui.models.compose import CommandOutput, CommandResult, ComposeCommand
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def failure_message(lines: Sequence[str], returncode: int | None) -> str:
     chosen = errors[-3:] if errors else meaningful[-3:]
     if not chosen:
         return f"docker compose exited with status {returncode} and said nothing"
-    return mask_text(" / ".join(dict.fromkeys(chosen)))
+    return clean(mask_text(" / ".join(dict.fromkeys(chosen))))
 
 
 def run_captured(argv: Sequence[str], env: Mapping[str, str] | None = None, cwd: str | None = None, timeout_s: float = CONFIG_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
@@ -93,7 +94,7 @@ def run_json(argv: Sequence[str], env: Mapping[str, str] | None = None, cwd: str
     try:
         return json.loads(proc.stdout or "null")
     except ValueError as exc:
-        raise ComposeError(f"docker compose printed something that is not JSON: {exc}") from None
+        raise ComposeError(f"docker compose printed something that is not JSON: {clean(str(exc))}") from None
 
 
 def recreated_containers(lines: Iterable[str]) -> tuple[str, ...]:
@@ -174,7 +175,7 @@ class CommandRun:
                 start_new_session=True,
             )
         except OSError as exc:
-            message = f"cannot run {argv[0]}: {exc.strerror or exc}"
+            message = clean(f"cannot run {argv[0]}: {exc.strerror or exc}")
             self.result = CommandResult(tuple(argv), None, message=message, duration_s=self._clock() - started)
             return
         with self._lock:
@@ -186,7 +187,9 @@ class CommandRun:
         read_to_end = False
         try:
             for raw in iter(process.stdout.readline, b""):
-                text = mask_text(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+                # Secrets masked on the raw line, then shown safe: compose echoes service names,
+                # image names and daemon errors, any of which can carry escape sequences.
+                text = clean(mask_text(raw.decode("utf-8", errors="replace").rstrip("\r\n")), max_len=LINE_MAX)
                 output.append(text)
                 yield CommandOutput(text=text)
             read_to_end = True

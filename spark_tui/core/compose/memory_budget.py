@@ -23,6 +23,7 @@ from pathlib import Path
 from spark_tui.core.format import gib
 from spark_tui.models.compose import ComposeProfile, ComposeProject, MemoryBudget, ServiceMemory
 from spark_tui.models.containers import Container, ContainerStats
+from spark_tui.core.untrusted import clean
 
 GIB = 1 << 30
 SAVE_EVERY_S = 30.0
@@ -58,10 +59,16 @@ class PeakStore:
             data = json.loads(self.path.read_text())
         except FileNotFoundError:
             return
-        except (OSError, ValueError) as exc:
-            self.problem = f"cannot read {self.path}: {exc}"
+        except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, absurdly nested: corrupt
+            self._set_aside(f"not JSON ({exc})")
             return
-        peaks = data.get("peaks") if isinstance(data, dict) else None
+        except OSError as exc:
+            self.problem = clean(f"cannot read {self.path}: {exc.strerror or exc}")
+            return
+        if not isinstance(data, dict):
+            self._set_aside(f"a JSON {type(data).__name__}, not an object")
+            return
+        peaks = data.get("peaks")
         if isinstance(peaks, dict):
             self._peaks = {k: int(v) for k, v in peaks.items() if isinstance(k, str) and isinstance(v, int) and v > 0}
         seen = data.get("seen") if isinstance(data, dict) else None
@@ -69,6 +76,16 @@ class PeakStore:
         now = self._wall_clock()  # version 1 files did not say: their services count as seen now
         self._seen = {k: float(seen[k]) if isinstance(seen.get(k), (int, float)) else now for k in self._peaks}
         self._dirty = self._prune()
+
+    def _set_aside(self, why: str) -> None:
+        """A corrupt file is moved out of the way (kept for a look, never read again) and named in
+        one line; the store starts empty rather than failing the dashboard."""
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(self._wall_clock())}")
+        try:
+            os.replace(self.path, aside)
+            self.problem = clean(f"cannot read {self.path}: {why}; set aside as {aside.name}")
+        except OSError as exc:
+            self.problem = clean(f"cannot read {self.path}: {why}; could not set it aside: {exc.strerror or exc}")
 
     def _prune(self) -> bool:
         """Forget services not seen for KEEP_UNSEEN_S, and all but the MAX_PEAKS most recent; True if any went."""
@@ -126,12 +143,22 @@ class PeakStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".peaks-", suffix=".json")
+        except OSError as exc:
+            self.problem = clean(f"cannot save {self.path}: {exc.strerror or exc}")
+            return
+        try:  # temp file + rename: a crash mid-write leaves the old file, never half a new one
             with os.fdopen(fd, "w") as handle:
                 handle.write(payload)
+                handle.flush()
+                os.fsync(handle.fileno())
             os.replace(tmp, self.path)
             self.problem = None
         except OSError as exc:
-            self.problem = f"cannot save {self.path}: {exc.strerror or exc}"
+            self.problem = clean(f"cannot save {self.path}: {exc.strerror or exc}")
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass  # already gone
 
 
 def hint_for(hints: Mapping[str, float], project: str, profile: str) -> int | None:

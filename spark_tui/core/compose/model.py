@@ -14,6 +14,7 @@ from typing import Any
 
 from spark_tui.models.compose import ComposeProfile, ComposeService, ProfileState, ServiceState
 from spark_tui.models.containers import Container
+from spark_tui.core.untrusted import clean
 
 PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 SERVICE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -29,7 +30,7 @@ class InvalidName(ValueError):
 
 def check_name(kind: str, name: str, pattern: re.Pattern[str]) -> str:
     if not isinstance(name, str) or not pattern.match(name):
-        raise InvalidName(f"invalid {kind} name {name!r}")
+        raise InvalidName(f"invalid {kind} name {clean(repr(name))}")  # the compose file's words
     return name
 
 
@@ -88,7 +89,7 @@ def services_from_config(model: Mapping[str, Any]) -> tuple[ComposeService, ...]
             ComposeService(
                 name=name,
                 profiles=tuple(check_name("profile", p, PROFILE_NAME) for p in spec.get("profiles") or ()),
-                image=spec.get("image"),
+                image=clean(str(spec["image"])) if spec.get("image") else None,
                 memory_limit=limit,
                 memory_reservation=reservation,
                 gpu=service_asks_for_gpu(spec),

@@ -20,6 +20,7 @@ from typing import Any
 from spark_tui.models.settings import ComposeConfig
 from spark_tui.models.compose import ComposeCommand, ComposeOverview, ComposeProfile, ComposeProject, UpPreview
 from spark_tui.models.containers import Container
+from spark_tui.core.untrusted import clean
 from spark_tui.core.compose.cli import ComposeError, ComposeUnavailable, docker_cli, dry_run_recreations, run_json
 from spark_tui.core.compose.model import (
     PROFILE_NAME,
@@ -199,7 +200,7 @@ class ComposeProjects:
             return cached
         missing = [path for path, mtime, _ in fingerprint if mtime is None and path in ref.files]
         if missing:
-            loaded = _Loaded(fingerprint, now, ref.name, (), f"compose file {missing[0]} no longer exists")
+            loaded = _Loaded(fingerprint, now, ref.name, (), clean(f"compose file {missing[0]} no longer exists"))
         else:
             loaded = self._read_model(ref, fingerprint, now)
         self._cache[ref] = loaded
@@ -217,7 +218,7 @@ class ComposeProjects:
                 check_name("project", name, PROJECT_NAME)
             return _Loaded(fingerprint, now, name, services_from_config(model), None)
         except (ComposeError, ComposeUnavailable, InvalidName) as exc:
-            return _Loaded(fingerprint, now, ref.name, (), str(exc))
+            return _Loaded(fingerprint, now, ref.name, (), clean(str(exc)))
 
     def invalidate(self) -> None:
         """Forget cached models: the next overview re-reads every project (after a toggle, say)."""
@@ -257,7 +258,7 @@ class ComposeProjects:
             names = self._dry_run(self.up_command(project, profile, dry_run=True))
         except (ComposeError, ComposeUnavailable, ProfileNotFound, InvalidName) as exc:
             log.info("dry run of profile %s of %s failed: %s", profile.name, project.name, exc)
-            return UpPreview(problem=str(exc))
+            return UpPreview(problem=clean(str(exc)))
         return UpPreview(recreates=recreated_outside(names, project.name, profile, containers))
 
     def down_command(self, project: ComposeProject, profile: ComposeProfile, remove: bool = False) -> tuple[ComposeCommand | None, tuple[str, ...]]:

@@ -30,7 +30,8 @@ from spark_tui.models.probes import (
     ServedModel,
 )
 from spark_tui.core.demo.fleet import DemoFleet
-from spark_tui.core.services.presets import DEFAULT_SLOW_MS, DEFAULT_TIMEOUT_S, Extras, Outcome, preset_for
+from spark_tui.core.services.checks import Extras, Outcome
+from spark_tui.core.services.presets import DEFAULT_SLOW_MS, DEFAULT_TIMEOUT_S, preset_for
 from spark_tui.core.services.track import HISTORY, CheckOutput, ProbeListener, ProbeTrack
 
 GIB = 1 << 30

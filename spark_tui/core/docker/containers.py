@@ -15,7 +15,9 @@ from typing import Any
 
 import docker.errors
 
-from spark_tui.core.masking import mask_any, mask_mapping, mask_text
+from spark_tui.core.masking import mask_any, mask_text
+from spark_tui.core.untrusted import clean, clean_block
+from spark_tui.core.docker.clean import clean_labels, clean_tree  # noqa: F401 - SDK-free home, re-exported
 from spark_tui.models.containers import Container, ContainerListing, PublishedPort
 from spark_tui.core.docker.engine import DockerEngine
 from spark_tui.core.docker.errors import ActionGate, ContainerActionError  # noqa: F401 - SDK-free home, re-exported
@@ -99,12 +101,18 @@ def _compose_fields(labels: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def _words(value: Any, default: str = "") -> str:
+    """One field the engine reports but a container's creator chose (name, image, status)."""
+    return clean(str(value)) if value else default
+
+
 def container_from_inspect(data: Mapping[str, Any]) -> Container:
-    """A Container from `GET /containers/{id}/json`."""
+    """A Container from `GET /containers/{id}/json`. Every string is cleaned here: names,
+    images, labels and health output are written by whoever made the container."""
     config = data.get("Config") or {}
     state = data.get("State") or {}
     host_config = data.get("HostConfig") or {}
-    labels = mask_mapping(config.get("Labels") or {})
+    labels = clean_labels(config.get("Labels") or {})
     health = state.get("Health") or None
     health_log = (health or {}).get("Log") or []
     status_word = state.get("Status") or "unknown"
@@ -112,11 +120,11 @@ def container_from_inspect(data: Mapping[str, Any]) -> Container:
     last_output = (health_log[-1].get("Output") or "").strip() if health_log else ""
     return Container(
         id=data["Id"],
-        name=(data.get("Name") or data["Id"][:12]).lstrip("/"),
-        image=config.get("Image") or data.get("Image") or "",
-        state=status_word,
+        name=_words(data.get("Name"), data["Id"][:12]).lstrip("/"),
+        image=_words(config.get("Image") or data.get("Image")),
+        state=clean(status_word),
         status=describe_state(state),
-        health=(health or {}).get("Status") or None,
+        health=_words((health or {}).get("Status")) or None,
         started_at=parse_docker_time(state.get("StartedAt")),
         ports=ports_from_inspect((data.get("NetworkSettings") or {}).get("Ports")),
         labels=labels,
@@ -126,49 +134,49 @@ def container_from_inspect(data: Mapping[str, Any]) -> Container:
         exit_code=state.get("ExitCode") if status_word in ("exited", "dead") else None,
         pid=state.get("Pid") or None,
         restart_count=data.get("RestartCount"),
-        runtime=host_config.get("Runtime") or None,
-        memory_limit=memory if memory > 0 else None,
-        health_output=mask_text(last_output[-500:]) if last_output else None,
-        network_mode=host_config.get("NetworkMode") or None,
+        runtime=_words(host_config.get("Runtime")) or None,
+        memory_limit=memory if isinstance(memory, int) and memory > 0 else None,
+        health_output=clean_block(mask_text(last_output[-500:])) if last_output else None,
+        network_mode=_words(host_config.get("NetworkMode")) or None,
         **_compose_fields(labels),
     )
 
 
 def container_from_summary(data: Mapping[str, Any]) -> Container:
     """A Container from one entry of `GET /containers/json` (no start time, GPU or pid)."""
-    labels = mask_mapping(data.get("Labels") or {})
+    labels = clean_labels(data.get("Labels") or {})
     names = data.get("Names") or []
-    status = data.get("Status") or ""
+    status = _words(data.get("Status"))
     health = _HEALTH_IN_STATUS.search(status)
     created = data.get("Created")
     return Container(
         id=data["Id"],
-        name=(names[0] if names else data["Id"][:12]).lstrip("/"),
-        image=data.get("Image") or "",
-        state=data.get("State") or "unknown",
+        name=_words(names[0] if names else None, data["Id"][:12]).lstrip("/"),
+        image=_words(data.get("Image")),
+        state=_words(data.get("State"), "unknown"),
         status=status,
         health=health["health"] if health else None,
         ports=ports_from_summary(data.get("Ports")),
         labels=labels,
         created_at=datetime.fromtimestamp(created, timezone.utc) if isinstance(created, (int, float)) else None,
-        network_mode=(data.get("HostConfig") or {}).get("NetworkMode") or None,
+        network_mode=_words((data.get("HostConfig") or {}).get("NetworkMode")) or None,
         **_compose_fields(labels),
     )
 
 
 def describe_state(state: Mapping[str, Any]) -> str:
     """Docker's words for a state, without the relative time (the UI computes uptime itself)."""
-    word = state.get("Status") or "unknown"
+    word = _words(state.get("Status"), "unknown")
     if word == "running":
-        health = (state.get("Health") or {}).get("Status")
+        health = _words((state.get("Health") or {}).get("Status"))
         return f"Up ({health})" if health else "Up"
     if word == "exited":
         text = f"Exited ({state.get('ExitCode', '?')})"
         return text + " OOM-killed" if state.get("OOMKilled") else text
     if word == "dead" and state.get("Error"):
-        return f"Dead: {mask_text(state['Error'])}"
+        return f"Dead: {clean(mask_text(str(state['Error'])))}"
     if word == "created" and state.get("Error"):
-        return f"Created, failed to start: {mask_text(state['Error'])}"
+        return f"Created, failed to start: {clean(mask_text(str(state['Error'])))}"
     return word.capitalize()
 
 
@@ -176,7 +184,7 @@ def _summary_key(entry: Mapping[str, Any]) -> tuple[Any, ...]:
     """What, in a list entry, means the inspected details may be stale (see _container_key)."""
     health = _HEALTH_IN_STATUS.search(entry.get("Status") or "")
     names = entry.get("Names") or [""]
-    return (entry.get("State"), health["health"] if health else None, names[0].lstrip("/"))
+    return (entry.get("State"), health["health"] if health else None, _words(names[0]).lstrip("/"))
 
 
 def _container_key(container: Container) -> tuple[Any, ...]:
@@ -273,13 +281,13 @@ class ContainerCatalog:
 
 def _checked_id(container_id: str) -> str:
     if not CONTAINER_ID.match(container_id or ""):
-        raise ContainerActionError(f"not a container id: {container_id!r}")
+        raise ContainerActionError(f"not a container id: {clean(repr(container_id))}")
     return container_id
 
 
 def _engine_words(exc: docker.errors.APIError) -> str:
     text = exc.explanation if isinstance(exc.explanation, str) and exc.explanation else str(exc)
-    return mask_text(text.strip())
+    return clean(mask_text(text.strip()))
 
 
 def _act(engine: DockerEngine, container_id: str, verb: str, action: Any) -> None:

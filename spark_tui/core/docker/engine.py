@@ -23,6 +23,7 @@ import docker.errors
 import requests.exceptions
 
 from spark_tui.core.masking import mask_text
+from spark_tui.core.untrusted import clean
 from spark_tui.models.containers import EngineStatus
 from spark_tui.core.docker.errors import DockerUnavailable  # noqa: F401 - SDK-free home, re-exported
 
@@ -125,8 +126,8 @@ def describe_docker_error(exc: BaseException, host: str, timeout: float = DEFAUL
         return DockerUnavailable(host, f"the Docker daemon at {host} closed the connection (restarting?)", "waiting for it to come back")
     for cause in causes:
         if isinstance(cause, docker.errors.APIError):
-            return DockerUnavailable(host, f"the Docker daemon at {host} answered with an error: {mask_text(str(cause.explanation or cause))}")
-    detail = mask_text(str(causes[-1]) or type(causes[-1]).__name__)
+            return DockerUnavailable(host, f"the Docker daemon at {host} answered with an error: {clean(mask_text(str(cause.explanation or cause)))}")
+    detail = clean(mask_text(str(causes[-1]) or type(causes[-1]).__name__))
     return DockerUnavailable(host, f"cannot reach Docker at {host}: {detail}")
 
 
@@ -189,6 +190,7 @@ class DockerEngine:
             try:
                 client = self._factory(self.host, self.timeout)
                 version = client.version().get("Version")
+                version = clean(str(version)) if version else None  # the daemon's words: shown in the status bar
             except Exception as exc:
                 problem = describe_docker_error(exc, self.host, self.timeout)
                 self._set_down(problem)

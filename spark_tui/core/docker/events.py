@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spark_tui.core.docker.engine import DockerEngine, describe_docker_error
+from spark_tui.core.untrusted import clean
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,14 @@ def event_from_message(message: dict[str, Any]) -> ContainerEvent | None:
     action = message.get("Action") or message.get("status")
     if not container_id or not action:
         return None
-    attributes = dict(actor.get("Attributes") or {})
+    # Attributes carry the container's labels and name: whoever made it chose them.
+    attributes = {clean(str(key)): clean(str(value)) for key, value in (actor.get("Attributes") or {}).items()}
     return ContainerEvent(
-        action=action, container_id=container_id, name=attributes.get("name"), time_ns=message.get("timeNano"), attributes=attributes
+        action=clean(str(action)),
+        container_id=str(container_id),
+        name=attributes.get("name"),
+        time_ns=message.get("timeNano"),
+        attributes=attributes,
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import docker.errors
 
 from spark_tui.core.masking import mask_text
+from spark_tui.core.untrusted import clean, log_line
 from spark_tui.models.containers import LogLine
 from spark_tui.core.docker.containers import CONTAINER_ID, ContainerActionError, parse_docker_time
 from spark_tui.core.docker.engine import DockerEngine, DockerUnavailable, describe_docker_error
@@ -37,8 +38,10 @@ def split_log_line(container_id: str, raw: bytes, timestamps: bool = True) -> Lo
         if match:
             stamp = parse_docker_time(match[1].decode())
             raw = raw[match.end():]
-    text = raw[:MAX_LINE_BYTES].decode("utf-8", errors="replace").rstrip("\r")
-    return LogLine(container_id=container_id, text=mask_text(text), timestamp=stamp)
+    # Secrets first (masking reads the raw line), then the sanitiser: colour kept as spans,
+    # every other escape and control shown as a stand-in (a log must not retitle the terminal).
+    text, spans = log_line(mask_text(raw[:MAX_LINE_BYTES].decode("utf-8", errors="replace")))
+    return LogLine(container_id=container_id, text=text, timestamp=stamp, spans=spans)
 
 
 def lines_from_chunks(container_id: str, chunks: Iterable[bytes], timestamps: bool = True) -> Iterator[LogLine]:
@@ -63,7 +66,7 @@ class LogFollower:
 
     def __init__(self, engine: DockerEngine, container_id: str, tail: int = 500, follow: bool = True, timestamps: bool = True) -> None:
         if not CONTAINER_ID.match(container_id or ""):
-            raise ContainerActionError(f"not a container id: {container_id!r}")
+            raise ContainerActionError(f"not a container id: {clean(repr(container_id))}")
         self.engine = engine
         self.container_id = container_id
         self.tail = tail
@@ -94,7 +97,7 @@ class LogFollower:
         except docker.errors.NotFound:
             raise ContainerActionError(f"no logs for {self.container_id[:12]}: the container no longer exists") from None
         except docker.errors.APIError as exc:
-            raise ContainerActionError(f"no logs for {self.container_id[:12]}: {mask_text(str(exc.explanation or exc))}") from None
+            raise ContainerActionError(f"no logs for {self.container_id[:12]}: {clean(mask_text(str(exc.explanation or exc)))}") from None
 
     def lines(self) -> Iterator[LogLine]:
         """Blocking. Raises ContainerActionError / DockerUnavailable if the logs cannot be opened."""
@@ -115,7 +118,7 @@ class LogFollower:
         finally:
             stream.close()
 
-    def batches(self, max_lines: int = 500, max_wait_s: float = 0.1) -> Iterator[list[LogLine]]:
+    def batches(self, max_lines: int = 5_000, max_wait_s: float = 0.1) -> Iterator[list[LogLine]]:
         """Lines grouped by arrival: at most `max_lines`, flushed at least every `max_wait_s`.
 
         The first batch holds the tail. Errors opening the logs are raised here, in the caller.

@@ -102,6 +102,11 @@ class EngineSpec:
                     names.add(metric.over.family)
         return tuple(sorted(names))
 
+    @cached_property
+    def byte_markers(self) -> tuple[tuple[bytes, bytes, bytes], ...]:
+        """(marker, "# TYPE marker", "\\nmarker") as bytes: detection reads the page undecoded."""
+        return tuple((m.encode(), b"# TYPE " + m.encode(), b"\n" + m.encode()) for m in self.markers)
+
     def source(self, metric: Metric, path: str | None = None) -> str:
         text = f"{self.label} {path or self.metrics_path} ({metric.shown})"
         return f"{text}: {metric.note}" if metric.note else text
@@ -343,22 +348,25 @@ ENGINE_KEYS = (*ENGINES, OLLAMA_KEY)
 _DETECT = (VLLM, SGLANG, LLAMACPP, TRTLLM, TGI, TEI, NIM, TRITON)
 
 
-def detect_one(spec: EngineSpec, text: str) -> bool:
+def detect_one(spec: EngineSpec, text: str | bytes) -> bool:
     """True when one of `spec`'s metric names appears on the page (a `# TYPE` line or a sample line).
 
-    Substring searches over the raw text (C speed), not a parse: this runs before we know
-    which families to parse, and stops at the first hit, near the top of a real page.
+    Substring searches over the raw text or bytes (C speed), not a parse: this runs before we
+    know which families to parse, and stops at the first hit, near the top of a real page.
     """
-    return any(
-        f"# TYPE {marker}" in text or f"\n{marker}" in text or text.startswith(marker) for marker in spec.markers
-    )
+    if isinstance(text, str):
+        return any(
+            f"# TYPE {marker}" in text or f"\n{marker}" in text or text.startswith(marker) for marker in spec.markers
+        )
+    return any(typed in text or line in text or text.startswith(marker)
+               for marker, typed, line in spec.byte_markers)
 
 
 _DETECT_HEAD = 256 * 1024  # engines register their families early: the answer is nearly always up here
 
 
-def detect(text: str) -> EngineSpec | None:
-    """The engine whose metric names appear on the page, None when none does."""
+def detect(text: str | bytes) -> EngineSpec | None:
+    """The engine whose metric names appear on the page (str or bytes), None when none does."""
     head = text[:_DETECT_HEAD]
     found = next((spec for spec in _DETECT if detect_one(spec, head)), None)
     if found is None and len(text) > len(head):

@@ -18,18 +18,40 @@ without --metrics answers 501) gives figures whose problem says how to switch th
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import math
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from spark_tui.core.inference import engines
-from spark_tui.core.inference.engines import ENGINES, OLLAMA_KEY, OLLAMA_PS_PATH, EngineSpec, Figure, Metric
-from spark_tui.core.inference.exposition import ExpositionError, Family, check_exposition, parse_families
-from spark_tui.core.inference.ollama import NO_RATES_NOTE, OllamaError, OllamaPs, looks_like_ps, parse_ps
+from spark_tui.core.inference.engines import (
+    ENGINES,
+    OLLAMA_KEY,
+    OLLAMA_PS_PATH,
+    EngineSpec,
+    Figure,
+    Metric,
+)
+from spark_tui.core.inference.exposition import (
+    BlockCache,
+    ExpositionError,
+    Family,
+    check_exposition,
+    parse_page,
+)
+from spark_tui.core.inference.ollama import (
+    NO_RATES_NOTE,
+    OllamaError,
+    OllamaPs,
+    looks_like_ps,
+    parse_ps,
+)
 from spark_tui.core.inference.window import (
     ScrapeSeries,
     combine_gauge,
@@ -39,7 +61,13 @@ from spark_tui.core.inference.window import (
     histogram_window,
     series_increases,
 )
-from spark_tui.models.inference import NO_QUANTILES, InferenceFigures, ProblemKind, Quantiles
+from spark_tui.core.untrusted import clean
+from spark_tui.models.inference import (
+    NO_QUANTILES,
+    InferenceFigures,
+    ProblemKind,
+    Quantiles,
+)
 
 Response = tuple[int, bytes]
 Fetch = Callable[[str], Awaitable[Response]]
@@ -52,11 +80,11 @@ _SGLANG_INFO_PATH = "/get_model_info"  # SGLang answers it with or without --ena
 def _text(value: object) -> str:
     """Every string a server sent (model names, label values, its own words) passes here first.
 
-    This is the single place where the terminal sanitiser plugs in; until then: a plain str,
-    cut to a length no table cell needs.
+    Through the project's one sanitiser (core.untrusted.clean): no control character, escape
+    sequence or bidi override survives, and the text is cut to a length no table cell needs.
+    InferenceFigures keeps no raw copy, so the JSON output carries the same clean text.
     """
-    text = value if isinstance(value, str) else str(value)
-    return text if len(text) <= _TEXT_MAX else text[: _TEXT_MAX - 1] + "…"
+    return clean(value if isinstance(value, str) else str(value), max_len=_TEXT_MAX)
 
 
 @dataclass(frozen=True)
@@ -92,6 +120,7 @@ class Scrape:
     body_bytes: int = 0
     fetch_s: float | None = None  # from sending the request to the whole answer: the server sampled somewhere in it
     parse_cpu_s: float = 0.0  # CPU of decoding, detecting and parsing (the worker thread's)
+    blank_page: bool = False  # 200 with nothing on it: a fresh server that has counted nothing yet
 
     @property
     def ok(self) -> bool:
@@ -135,19 +164,20 @@ def _plan(target: InferenceTarget, hint: str | None, timeout: float | None) -> G
         return failed(_failure(answer, path, timeout))
     status, body = answer
     if status == 200:
-        result = yield ("parse", lambda: _read_page(body, target.engine, hinted))
+        cache = _cache_for(base, path)
+        result = yield ("parse", lambda: _read_page(body, target.engine, hinted, cache))
         if isinstance(result, ExpositionError):
             if named is None and target.metrics_path is None and body.lstrip()[:1] == b"[":
                 # trtllm-serve's /metrics is a JSON list of iteration stats; its Prometheus page is elsewhere.
                 return (yield from _trtllm_plan(base, at, wall, timeout))
-            return failed(_text(f"{path}: {result}"), body_bytes=len(body))
+            return failed(_text(f"{path}: {result}"), body_bytes=len(body), blank_page=_blank(body))
         if isinstance(result, BaseException):  # a server's bytes must never take the poller down
             return failed(_text(f"could not read {path}: {type(result).__name__}: {result}"), body_bytes=len(body))
         found, families, cpu = result
         if found is None:
             return failed(f"{path} is a metrics page, but of no inference engine this knows",
                           engine=None, body_bytes=len(body), parse_cpu_s=cpu)
-        if not families and not body.strip():
+        if not families and _blank(body):
             return Scrape(at, wall, found.key, families=MappingProxyType({}), path=path,
                           problem=f"{path} is empty: {found.label} has counted nothing yet",
                           problem_kind=ProblemKind.NOTE, fetch_s=fetch_s, parse_cpu_s=cpu)
@@ -212,7 +242,8 @@ def _trtllm_plan(base: str, at: float, wall: float, timeout: float | None) -> Ge
         return Scrape(at, wall, spec.key, problem=_failure(answer, path, timeout), problem_kind=ProblemKind.ERROR,
                       path=path)
     if answer[0] == 200:
-        result = yield ("parse", lambda: _read_page(answer[1], spec.key, None))
+        cache = _cache_for(base, path)
+        result = yield ("parse", lambda: _read_page(answer[1], spec.key, None, cache))
         if isinstance(result, tuple) and result[1]:
             return Scrape(at, wall, spec.key, families=MappingProxyType(result[1]), path=path,
                           body_bytes=len(answer[1]), fetch_s=time.monotonic() - at, parse_cpu_s=result[2])
@@ -220,27 +251,54 @@ def _trtllm_plan(base: str, at: float, wall: float, timeout: float | None) -> Ge
                   problem_kind=ProblemKind.METRICS_OFF, hint=spec.hint, path=path)
 
 
-def _read_page(body: bytes, engine: str | None, hint: str | None) -> tuple[EngineSpec | None, dict[str, Family], float]:
-    """Decode, find the engine, parse its families. Runs in the worker thread; CPU measured there."""
+def _read_page(body: bytes, engine: str | None, hint: str | None,
+               cache: BlockCache | None = None) -> tuple[EngineSpec | None, dict[str, Family], float]:
+    """Find the engine, parse its families (bytes throughout: the page is never decoded whole).
+
+    Runs in the worker thread; CPU measured there.
+    """
     started = time.thread_time()
-    text = body.decode("utf-8", "replace")
     spec = ENGINES.get(engine or "")
     if spec is None:
         hinted = ENGINES.get(hint or "")
         # The remembered engine is checked first: its markers are found near the top, cheaply.
-        spec = hinted if hinted is not None and engines.detect_one(hinted, text) else engines.detect(text)
-    if not text.strip():
+        spec = hinted if hinted is not None and engines.detect_one(hinted, body) else engines.detect(body)
+    if _blank(body):
         # A fresh TEI/TGI writes nothing until its first request: fine when we know the engine.
         if spec is None:
             raise ExpositionError("empty page: nothing to tell the engine by until it has served a request")
         return spec, {}, time.thread_time() - started
     if spec is None:
-        check_exposition(text)
+        check_exposition(body.decode("utf-8", "replace"))
         return None, {}, time.thread_time() - started
-    families = parse_families(text, spec.prefixes)
+    families = parse_page(body, spec.prefixes, cache)
     if not families:
-        check_exposition(text)
+        check_exposition(body.decode("utf-8", "replace"))
     return spec, families, time.thread_time() - started
+
+
+# Parsed blocks of each server's last page (exposition.BlockCache), by (base URL, path): scrape()
+# is called with a target, not a tracker, so the cache lives here. Bounded: targets come and go.
+_CACHES: OrderedDict[tuple[str, str], BlockCache] = OrderedDict()
+_CACHES_MAX = 64
+_CACHES_LOCK = threading.Lock()
+
+
+def _cache_for(base: str, path: str) -> BlockCache:
+    key = (base, path)
+    with _CACHES_LOCK:
+        cache = _CACHES.get(key)
+        if cache is None:
+            cache = _CACHES[key] = BlockCache()
+            while len(_CACHES) > _CACHES_MAX:
+                _CACHES.popitem(last=False)
+        else:
+            _CACHES.move_to_end(key)
+        return cache
+
+
+def _blank(body: bytes) -> bool:
+    return not body or body.isspace()  # not body.strip(): that copies a 5 MB page to look at it
 
 
 def _off_text(spec: EngineSpec, why: str) -> str:
@@ -467,6 +525,15 @@ def _models(spec: EngineSpec, families: Mapping[str, Family]) -> list[str]:
     return sorted(_text(name) for name in found)
 
 
+def _fresh_since(scrape_: Scrape, wall: float) -> bool:
+    """False when a series on the page was created before `wall` (its process was counting then)."""
+    for family in (scrape_.families or {}).values():
+        for item in (*family.series, *family.histograms):
+            if item.created is not None and item.created < wall:  # loopback only: one clock
+                return False
+    return True
+
+
 # -- one server between polls -------------------------------------------------------------------
 
 
@@ -486,6 +553,7 @@ class InferenceTracker:
         keep = max(latency_window_s, rate_window_s or 0.0) + 2 * target.interval
         self.series: ScrapeSeries[Scrape] = ScrapeSeries(keep_s=keep)
         self.last: Scrape | None = None
+        self._blank: Scrape | None = None  # a blank page just before the first scrape that worked
 
     async def poll(self, fetch: Fetch, *, timeout: float | None = None) -> InferenceFigures:
         return self.add(await scrape(self.target, fetch, engine_hint=self.engine_hint, timeout=timeout))
@@ -499,10 +567,23 @@ class InferenceTracker:
             newest = self.series.newest
             if newest is not None and newest.engine != scrape_.engine:
                 self.series.clear()  # another server answers at this address now
+            blank, self._blank = self._blank, None
+            if blank is not None and not self.series and blank.at < scrape_.at and _fresh_since(scrape_, blank.wall):
+                # The answer before was a blank page: a fresh server (TEI/TGI write nothing before
+                # their first request), engine unknown then. Blank means every counter and
+                # histogram was 0 at that moment; whatever this page holds was counted after it,
+                # so the blank is the window's baseline with nothing on it and the first rates
+                # need not wait a scrape (Prometheus' rate() would: it knows no such moment).
+                # A `_created` stamp older than the blank says the blank was a glitch of a server
+                # that had been counting: then it is no baseline.
+                self.series.add(dataclasses.replace(blank, engine=scrape_.engine, families=MappingProxyType({}),
+                                                    problem=None, problem_kind=None))
             self.series.add(scrape_)
             self.engine_hint = scrape_.engine
             return figures_from_window(self.target, self.series.window(self.rate_window_s),
                                        self.series.window(self.latency_window_s))
+        if scrape_.blank_page:
+            self._blank = scrape_
         if scrape_.problem_kind is ProblemKind.METRICS_OFF:
             self.engine_hint = scrape_.engine  # known now: the next poll asks it directly
         elif self.target.engine is None:

@@ -16,9 +16,11 @@ Nothing here knows an engine: callers pick the family and the label filter.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Generic, Protocol, TypeVar
 
 from spark_tui.core.inference.exposition import Family, Histogram, Labels, Series
@@ -306,16 +308,13 @@ def histogram_quantile(q: float, buckets: Sequence[tuple[float, float]]) -> floa
         return None
     # A server renders buckets one by one while requests finish: counts may step back by a few.
     # Prometheus forces them monotonic the same way before ranking.
-    counts = []
-    running = 0.0
-    for _, count in buckets:
-        running = max(running, count)
-        counts.append(running)
+    # accumulate + bisect: C loops, not Python ones (run 3 times per histogram per figure set).
+    counts = list(accumulate((count for _, count in buckets), max, initial=0.0))[1:]
     total = counts[-1]
     if total <= 0:
         return None
     rank = q * total
-    index = next(i for i, count in enumerate(counts) if count >= rank)
+    index = bisect_left(counts, rank)  # counts are monotonic: the first bucket holding the rank
     if index == len(buckets) - 1:
         return buckets[-2][0]  # in +Inf: the highest finite bound is all that is known
     upper = buckets[index][0]

@@ -13,14 +13,7 @@ from urllib.parse import urlsplit
 
 from spark_tui.models.containers import Container, PublishedPort
 from spark_tui.models.probes import ProbeSpec
-from spark_tui.core.services.presets import (
-    DEFAULT_INTERVAL_S,
-    DEFAULT_SLOW_MS,
-    DEFAULT_TIMEOUT_S,
-    SERVICE_PRESETS,
-    ConfiguredProbes,
-    Preset,
-)
+from spark_tui.core.services.presets import DEFAULT_INTERVAL_S, DEFAULT_SLOW_MS, DEFAULT_TIMEOUT_S, SERVICE_PRESETS, ConfiguredProbes, Preset
 
 _LOOPBACK = {"localhost": "127.0.0.1", "0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1", "localhost6": "::1"}
 _IMAGE_PATTERNS = [(preset, [re.compile(p) for p in preset.images]) for preset in SERVICE_PRESETS]

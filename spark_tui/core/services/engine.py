@@ -39,7 +39,8 @@ from spark_tui import __version__
 from spark_tui.models.probes import ProbeAdded, ProbeEvent, ProbeRemoved, ProbeResult, ProbeSpec, ProbeState, ProbeStatus
 from spark_tui.core.polling import wait_for_event
 from spark_tui.core.net.lean_http import BodyTooLarge, ClosedWithoutAnswer, HttpError, LeanHttp, NotHttp, Request, UndecodableBody, build_request
-from spark_tui.core.services.presets import Answer, Extras, Outcome, ProbeFailure, preset_for
+from spark_tui.core.services.checks import Answer, Extras, Outcome, ProbeFailure
+from spark_tui.core.services.presets import preset_for
 from spark_tui.core.services.track import HISTORY, CheckOutput, ProbeListener, ProbeTrack, build_result
 
 log = logging.getLogger(__name__)
@@ -403,7 +404,8 @@ async def run_check(spec: ProbeSpec, clients: HttpClients, memory: dict[str, Any
 
 
 async def check_once(specs: Sequence[ProbeSpec]) -> list[ProbeResult]:
-    """Check every probe once, concurrently, with model and version; results in `specs` order."""
+    """Check every probe once, concurrently, with model and version; results in `specs` order.
+    The services' words are as they came (for --json): clean them before showing them."""
 
     async def one(spec: ProbeSpec) -> ProbeResult:
         clients = HttpClients()
@@ -411,7 +413,8 @@ async def check_once(specs: Sequence[ProbeSpec]) -> list[ProbeResult]:
             output = await run_check(spec, clients, {}, extras_due=True)
         finally:
             await clients.aclose()
-        return build_result(spec, output, output.extras, time.time())
+        # raw: the headless command keeps the service's words for --json and cleans its table.
+        return build_result(spec, output, output.extras, time.time(), raw=True)
 
     return list(await asyncio.gather(*(one(spec) for spec in specs)))
 

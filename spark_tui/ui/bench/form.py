@@ -9,6 +9,7 @@ from dataclasses import replace
 from spark_tui.ui.markup import escape
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Select, Static
@@ -31,6 +32,17 @@ CUSTOM = "__custom__"
 FIELDS = ("url", "model", "batch_sizes", "concurrencies", "seconds", "requests", "payloads", "pages", "path", "extra_body")
 
 
+class FormRow(Horizontal):
+    """A labelled field. While a field has the focus, the app's one-letter keys are text, not
+    commands: `h` typed into a Select or after a tab must not open the saved runs (esc leaves the
+    fields; the Start button and the screen have the keys again)."""
+
+    BINDINGS = [Binding("q,p,d,c,s,b,h,i,question_mark", "stay", show=False)]
+
+    def action_stay(self) -> None:
+        """Nothing: the key stays in the form."""
+
+
 class BenchForm(VerticalScroll):
     DEFAULT_CSS = """
     BenchForm {
@@ -48,6 +60,13 @@ class BenchForm(VerticalScroll):
     BenchForm .form-row > Input, BenchForm .form-row > Select {
         width: 1fr;
         max-width: 64;
+    }
+    BenchForm .form-row:focus-within > Label {
+        color: $accent;
+        text-style: bold;
+    }
+    BenchForm .form-row > Input:focus, BenchForm .form-row > Select:focus > SelectCurrent {
+        background: $accent 30%;
     }
     BenchForm .form-row > .form-hint {
         width: 1fr;
@@ -113,7 +132,7 @@ class BenchForm(VerticalScroll):
         children: list = [Label(label), field]
         if hint or hint_id:
             children.append(Static(hint, classes="form-hint", id=hint_id))
-        return Horizontal(*children, classes="form-row", id=row_id)
+        return FormRow(*children, classes="form-row", id=row_id)
 
     # -- filling ------------------------------------------------------------------------------
 

@@ -1,16 +1,19 @@
-"""`docker inspect` of one container, secrets masked, as highlighted JSON."""
+"""`docker inspect` of one container, secrets masked and every string made safe to show, as
+highlighted JSON."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.json import JSON
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widgets import Static
 
+from spark_tui.core.docker.clean import clean_tree
+from spark_tui.core.untrusted import clean
 from spark_tui.ui.markup import escape
 from spark_tui.models.containers import Container
 from spark_tui.core.polling import run_in_daemon_thread
@@ -41,7 +44,7 @@ class InspectScreen(DetailScreen):
     def compose(self) -> ComposeResult:
         yield StatusBar()
         with VerticalScroll(id="inspect-view", classes="panel") as view:
-            view.border_title = f"Inspect · {self.container.name}"
+            view.border_title = f"Inspect · {escape(self.container.name)}"
             view.border_subtitle = "secrets masked"
             yield Static(f"Reading docker inspect {escape(self.container.short_id)}…", id="inspect-body")
         yield KeyBar()
@@ -54,12 +57,15 @@ class InspectScreen(DetailScreen):
         try:
             self.data = await run_in_daemon_thread(lambda: self.backend.inspect(self.container.id))
         except (ContainerActionError, DockerUnavailable) as exc:
-            body.update(f"[$error]{escape(str(exc))}[/]")
+            body.update(Content.styled(clean(str(exc)), "$error"))
             return
         except Exception as exc:
-            body.update(f"[$error]cannot inspect {escape(self.container.name)}: {escape(str(exc))}[/]")
+            body.update(Content.styled(clean(f"cannot inspect {self.container.name}: {exc}"), "$error"))
             return
-        body.update(JSON(json.dumps(self.data, default=str), indent=2))
+        # Every string of the inspect data was chosen by whoever made the container (env, labels,
+        # command): cleaned here, for the screen; the data itself stays as the engine sent it.
+        # Rich's JSON is built from data, never parsed as markup.
+        body.update(JSON.from_data(clean_tree(self.data), indent=2, default=str))
 
     def action_close(self) -> None:
         self.dismiss()

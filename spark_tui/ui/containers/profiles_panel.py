@@ -20,7 +20,7 @@ from textual.widgets import DataTable, RichLog, Static
 from textual.widgets.data_table import RowDoesNotExist
 
 from spark_tui.ui.messages import ProfileCancelRequested, ProfileToggleRequested
-from spark_tui.ui.session import Changed
+from spark_tui.ui.changes import Changed
 from spark_tui.ui.markup import escape
 from spark_tui.ui.containers.state import JOB_LINES, ComposeJob, ContainersState
 from spark_tui.core.masking import mask_argv

@@ -193,6 +193,8 @@ class ContainersScreen(ModeScreen):
             return self.state.retry_at is not None  # shown only while Docker is down
         if action not in CONTAINER_ACTIONS:
             return True
+        if not self.query_one(ContainerTable).has_focus:
+            return None  # the selection they would act on is not where the user is (the profiles panel has the keys)
         container = self.selected()
         if container is None or container.id in self.state.busy:
             return None

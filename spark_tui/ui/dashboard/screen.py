@@ -12,6 +12,7 @@ from textual.widgets import Static
 from spark_tui.core.machine.state import MachineState
 from spark_tui.ui.screens.mode_screen import ModeScreen
 from spark_tui.ui.dashboard.gpu_panel import GpuPanel
+from spark_tui.ui.inference.panel import InferencePanel
 from spark_tui.ui.widgets.key_bar import KeyBar
 from spark_tui.ui.dashboard.memory_panel import MemoryPanel
 from spark_tui.ui.containers.profiles_panel import ProfilesPanel
@@ -48,8 +49,10 @@ class DashboardScreen(ModeScreen):
         self._memory = MemoryPanel()
         self._system = SystemPanel()
         yield self._status
+        self._inference = InferencePanel(self.session.inference)
         with self._gpus:
             yield self._gpu_problem
+            yield self._inference
         with Vertical(id="side"):
             yield self._memory
             yield self._system
@@ -62,12 +65,22 @@ class DashboardScreen(ModeScreen):
 
     def on_screen_resume(self) -> None:
         self.show_machine(self.session.machine, gpu=True, system=True)
+        self._show_inference()
+
+    def _show_inference(self) -> None:
+        """The inference panel, on the GPU graphs' time axis; it hides itself while no server has figures."""
+        machine = self.session.machine
+        report = machine.gpu
+        powers = [gpu.power_w for gpu in report.gpus] if report is not None else []
+        self._inference.show(powers, report.taken_at if report is not None else None, machine.history)
 
     def show_changes(self, changed: Changed) -> None:
         if changed & Changed.MACHINE:
             self.show_machine(self.session.machine, gpu=bool(changed & Changed.GPU), system=bool(changed & Changed.SYSTEM))
         if changed & Changed.PROBES:
             self.query_one(ServicesPanel).show(self.session.probes.state)
+        if changed & (Changed.INFERENCE | Changed.GPU):
+            self._show_inference()
         self.query_one(ProfilesPanel).show_changes(changed)
 
     def show_machine(self, state: MachineState, *, gpu: bool = False, system: bool = False) -> None:
@@ -104,5 +117,5 @@ class DashboardScreen(ModeScreen):
             panel = panels.get(gpu.index)
             if panel is None:
                 panel = panels[gpu.index] = GpuPanel(gpu.index)
-                self._gpus.mount(panel)
+                self._gpus.mount(panel, before=self._inference)  # the inference panel stays below the GPUs
             panel.show(gpu, report, state.history, unified)

@@ -20,6 +20,7 @@ KEYS = (
     ("s", "services: is each one answering? r checks the selected one now, a all, enter details"),
     ("b", "benchmark a service: enter starts the form's sweep, x cancels (what was measured is kept)"),
     ("h", "saved benchmark runs: enter opens one, space marks two, c compares them"),
+    ("i", "inference: what each model server is doing (tokens/s, queue, KV cache, TTFT), once one is known"),
     ("tab", "next panel; on a wide dashboard the Compose profiles, where space starts or stops one"),
     ("ctrl+p", "command palette: every action, themes, refresh interval"),
     ("?", "this help (esc closes)"),

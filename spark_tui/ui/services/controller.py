@@ -123,6 +123,11 @@ class ProbesController:
         if self.demo or self._stopped:
             return
         specs = self._plan(containers)
+        if not specs and not self.state.reported:
+            # The containers are known and none is a service, nor is any configured: the engine
+            # will report nothing, so say "no services" instead of "starting" for ever.
+            self.state.reported = True
+            self.host.redraw(Changed.PROBES)
         if specs == self._specs:
             return
         self._specs = specs

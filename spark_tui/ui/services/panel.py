@@ -11,12 +11,11 @@ from textual.containers import Vertical
 
 from spark_tui.core.services import text as text
 from spark_tui.models.probes import ProbeState, ProbeStatus
-from spark_tui.ui.services.state import ProbesState
+from spark_tui.ui.services.state import ORDER, ProbesState
 from spark_tui.ui.widgets.text import set_titles
 from spark_tui.ui.widgets.text_lines import TextLines
 
 MAX_NAME = 16
-ORDER = {ProbeState.DOWN: 0, ProbeState.DEGRADED: 1, ProbeState.UNKNOWN: 2, ProbeState.UP: 3}
 ROLE_VARIABLE = {"success": "$success", "warning": "$warning", "error": "$error", "dim": "$foreground-muted"}
 
 

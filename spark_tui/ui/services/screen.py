@@ -78,6 +78,7 @@ class ServicesScreen(ModeScreen):
             return
         self.query_one(ProbeTable).show(state, names)
         panel = self.query_one("#services-panel")
+        panel.set_class(not state.statuses, "-empty")  # nothing to list: the words take the room
         where = "demo services" if self.controller.demo else "configured and discovered"
         set_titles(panel, f"Services · {state.summary()}", where)
         self._show_detail()
@@ -85,7 +86,11 @@ class ServicesScreen(ModeScreen):
     def _show_detail(self) -> None:
         detail = self.query_one("#probe-detail", Static)
         status = self.selected()
-        update_text(detail, self._detail_text(status))
+        text = self._detail_text(status)
+        changed = text != getattr(detail, "_shown_markup", None)
+        update_text(detail, text)
+        if changed and not self.controller.state.statuses:
+            detail.refresh(layout=True)  # the empty-state words wrap to several lines: a new height
 
     def _detail_text(self, status: ProbeStatus | None) -> str:
         state = self.controller.state

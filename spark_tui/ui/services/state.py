@@ -15,6 +15,10 @@ CALM_S = 30.0  # a probe that changed state this recently is flapping: its next 
 NOTICE_LINES = 4  # lines of one notice; more changes at once are counted
 
 
+# Problems first, wherever services are listed (the panel and the Services screen alike).
+ORDER = {ProbeState.DOWN: 0, ProbeState.DEGRADED: 1, ProbeState.UNKNOWN: 2, ProbeState.UP: 3}
+
+
 @dataclass(frozen=True)
 class ErrorEntry:
     at: float  # wall clock

@@ -1,4 +1,5 @@
-"""One row per service probe, sorted by name, with a cursor: a Line API widget.
+"""One row per service probe, problems first (down, degraded, unknown, up; then by name), with
+a cursor: a Line API widget.
 
 Why not a DataTable: every `update_cell` refreshes the whole table and invalidates all its
 cached cells, and each cell is rendered through Rich (Padding, Styled, render_lines) —
@@ -28,7 +29,7 @@ from textual.strip import Strip
 
 from spark_tui.core.services import text as text
 from spark_tui.models.probes import ProbeState, ProbeStatus
-from spark_tui.ui.services.state import ProbesState
+from spark_tui.ui.services.state import ORDER, ProbesState
 
 WIDE_FROM = 220  # content width (cells) from which serves, problem and source get columns (see above)
 PAD = 1  # cells either side of a column
@@ -216,7 +217,8 @@ class ProbeTable(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._state: ProbesState | None = None
-        self._order: list[tuple[str, str]] = []  # (sort key, name)
+        self._order: list[tuple[int, str, str]] = []  # (problems first, name's sort key, name)
+        self._keys: dict[str, tuple[int, str, str]] = {}
         self._rows: dict[str, Row] = {}
         self._strips: dict[tuple[str, bool], Strip] = {}  # (name, under the cursor)
         self._cursor: str | None = None
@@ -232,7 +234,7 @@ class ProbeTable(ScrollView, can_focus=True):
         return len(self._order)
 
     def row_names(self) -> list[str]:
-        return [name for _, name in self._order]
+        return [key[-1] for key in self._order]
 
     def row_text(self, name: str) -> str:
         """A row as plain text, columns separated by two spaces (for tests and logs)."""
@@ -255,7 +257,7 @@ class ProbeTable(ScrollView, can_focus=True):
         structure = False
         for name in [n for n in self._rows if n not in state.statuses]:
             del self._rows[name]
-            self._order.remove((name.lower(), name))
+            self._order.remove(self._keys.pop(name))
             self._forget(name)
             structure = True
         for name, status in state.statuses.items():
@@ -263,8 +265,12 @@ class ProbeTable(ScrollView, can_focus=True):
             if known and names is not None and name not in names:
                 continue
             cells = row_cells(status, self._columns, self._widths, now, name in state.checking)
-            if not known:
-                insort(self._order, (name.lower(), name))
+            key = (ORDER[status.state], name.lower(), name)
+            if self._keys.get(name) != key:  # new, or its state moved it (problems go to the top)
+                if name in self._keys:
+                    self._order.remove(self._keys[name])
+                insort(self._order, key)
+                self._keys[name] = key
                 structure = True
             elif self._rows[name] == cells:
                 continue
@@ -275,7 +281,7 @@ class ProbeTable(ScrollView, can_focus=True):
         if structure:
             self.virtual_size = Size(self.scrollable_content_region.width, len(self._order) + 1)
             if self._cursor not in self._rows:
-                self._cursor = self._order[0][1] if self._order else None
+                self._cursor = self._order[0][-1] if self._order else None
                 self.post_message(self.Highlighted(self, self._cursor))
             self.refresh()
 
@@ -284,7 +290,7 @@ class ProbeTable(ScrollView, can_focus=True):
         self._strips.pop((name, True), None)
 
     def _index(self, name: str) -> int:
-        return self._order.index((name.lower(), name))
+        return self._order.index(self._keys[name])
 
     def _refresh_row(self, name: str) -> None:
         self.refresh_line(self._index(name) + 1)  # line 0 is the header
@@ -320,6 +326,7 @@ class ProbeTable(ScrollView, can_focus=True):
             self._columns, self._widths = columns, widths
             self._rows.clear()
             self._order.clear()
+            self._keys.clear()
             self._strips.clear()
             self._header = None
             if self._state is not None:
@@ -389,7 +396,7 @@ class ProbeTable(ScrollView, can_focus=True):
         index = self.scroll_offset.y + y - 1
         if not 0 <= index < len(self._order):
             return Strip.blank(width, self.rich_style)
-        name = self._order[index][1]
+        name = self._order[index][-1]
         cursor = name == self._cursor
         strip = self._strips.get((name, cursor))
         if strip is None:
@@ -417,7 +424,7 @@ class ProbeTable(ScrollView, can_focus=True):
             return
         current = self._index(self._cursor) if self._cursor in self._rows else 0
         target = min(max(current + step, 0), len(self._order) - 1)
-        self._move_cursor_to(self._order[target][1])
+        self._move_cursor_to(self._order[target][-1])
 
     def action_page(self, direction: int) -> None:
         self.action_cursor(direction * max(1, self.scrollable_content_region.height - 2))
@@ -431,7 +438,7 @@ class ProbeTable(ScrollView, can_focus=True):
             return
         index = self.scroll_offset.y + event.y - 1
         if 0 <= index < len(self._order):
-            name = self._order[index][1]
+            name = self._order[index][-1]
             if name == self._cursor:
                 self.post_message(self.Chosen(self, name))
             else:
