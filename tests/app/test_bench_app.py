@@ -467,3 +467,22 @@ async def test_the_form_opens_on_the_url_and_typing_in_it_never_fires_screen_key
         await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "form-start", what="the keys handed back")
         await pilot.press("p")
         await wait_for(pilot, lambda: app.paused, what="p to pause again")
+
+
+async def test_the_runs_screens_clock_follows_the_samples(tmp_path: Path) -> None:
+    """#14: the runs screen's status bar said "sampled 17:31:05" while time went on."""
+    from support import feed
+
+    from spark_tui.ui.widgets.status_bar import StatusBar
+
+    clock = FakeClock()
+    app = make_app(Config(bench=BenchConfig(results_dir=str(tmp_path))), sources=demo_sources(clock), start_polling=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen), what="the runs screen")
+        bar = app.screen.query_one(StatusBar)
+        feed(app, app.sources, clock, 2)
+        await wait_for(pilot, lambda: bar.sampled_at is not None, what="a first sample time")
+        first = bar.sampled_at
+        feed(app, app.sources, clock, 5)
+        await wait_for(pilot, lambda: bar.sampled_at is not None and bar.sampled_at > first, what="the clock to move on")

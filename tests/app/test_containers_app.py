@@ -516,3 +516,32 @@ async def test_container_keys_act_only_where_the_focus_is():
         await wait_for(pilot, lambda: screen.query_one(ContainerTable).has_focus, what="the focus back on the table")
         assert isinstance(app.screen, ContainersScreen), "no question, no logs"
         assert screen.check_action("stop", ()) is True
+
+
+async def test_the_profiles_table_scrolls_to_its_cursor_on_a_small_terminal():
+    """#14: at 80x24 the cursor moved onto profile rows that were cut off below the panel."""
+    app, docker = demo_app(FakeClock())
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_containers(pilot, app, docker)
+        table = screen.query_one(ProfilesPanel).query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count > 0, what="the profiles")
+        assert table.virtual_size.height > table.size.height, "more rows than room: the case at hand"
+        table.focus()
+        await pilot.press(*["down"] * table.row_count)
+        await wait_for(pilot, lambda: table.cursor_row == table.row_count - 1, what="the cursor on the last row")
+        await wait_for(pilot, lambda: table.scroll_offset.y > 0, what="the table to scroll")
+        header = 1
+        assert header + table.cursor_row - table.scroll_offset.y < table.size.height, "the cursor's row is on screen"
+
+
+async def test_space_on_an_always_on_row_says_why_nothing_toggles():
+    app, docker = demo_app(FakeClock())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_containers(pilot, app, docker)
+        table = screen.query_one(ProfilesPanel).query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count > 0, what="the profiles")
+        table.focus()
+        table.move_cursor(row=table.get_row_index("always:ai"))
+        await pilot.press("space")
+        await wait_for(pilot, lambda: any("Always-on services belong to no profile" in n.message for n in app._notifications), what="the reason")
+        assert app.containers.state.job is None, "nothing started"

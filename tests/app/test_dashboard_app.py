@@ -4,6 +4,7 @@ import threading
 import time
 
 import pynvml
+import pytest
 from support import FakeClock, demo_sources, feed, nvml_sources, wait_for
 
 from spark_tui.ui.app import make_app
@@ -182,3 +183,15 @@ async def test_a_changed_line_repaints_without_a_layout_pass():
         assert lines._layout_required
         await pilot.pause()
         assert lines.size.height == 3
+
+
+@pytest.mark.parametrize("query", ["refresh interval", "interval", "refresh"])
+async def test_the_palette_finds_the_refresh_interval_by_the_words_people_use(query):
+    """#14: "interval" and "refresh" found nothing; the entries said only "Sample every 0.5 s"."""
+    app = make_app(sources=demo_sources(FakeClock()))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*query)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.interval != 1.0, what="a new refresh interval")
+        assert app.interval in (0.5, 2.0, 5.0)

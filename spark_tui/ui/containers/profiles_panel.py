@@ -82,19 +82,21 @@ class ProfilesPanel(Vertical):
     }
     ProfilesPanel > #profiles-body {
         height: auto;
+        max-height: 100%;  /* the panel's own limit reaches the table, which then scrolls to its cursor */
     }
     ProfilesPanel.-wide > #profiles-body {
         layout: horizontal;
     }
     ProfilesPanel #profiles-list {
         height: auto;
+        max-height: 100%;
     }
     ProfilesPanel.-wide #profiles-list {
         width: 1fr;
     }
     ProfilesPanel #profiles-table {
         height: auto;
-        max-height: 16;
+        max-height: 100%;  /* bounded by the panel (whose limit the screen sets): it scrolls to its cursor */
         overflow-x: hidden;
         scrollbar-size-vertical: 1;
     }
@@ -121,7 +123,7 @@ class ProfilesPanel(Vertical):
         max-height: 7;
     }
     ProfilesPanel.-wide.-with-job #profiles-table {
-        max-height: 16;
+        max-height: 100%;
     }
     ProfilesPanel.-wide #compose-output {
         height: 1fr;
@@ -168,14 +170,17 @@ class ProfilesPanel(Vertical):
 
     # -- what the user picked -----------------------------------------------------------------
 
-    def selected_profile(self) -> tuple[str, str] | None:
+    def selected_key(self) -> str | None:
         table = self.query_one("#profiles-table", DataTable)
         if not table.row_count:
             return None
         try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         except RowDoesNotExist:
             return None
+
+    def selected_profile(self) -> tuple[str, str] | None:
+        key = self.selected_key()
         if not key or not key.startswith("profile:"):
             return None
         project, _, profile = key.removeprefix("profile:").partition("/")
@@ -184,7 +189,10 @@ class ProfilesPanel(Vertical):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle":
             engine_down = self._state.engine_problem is not None
-            return True if self.selected_profile() is not None and not engine_down else None
+            if engine_down:
+                return None
+            # a profile toggles; on an always-on row space says why nothing toggles there
+            return True if self.selected_profile() is not None or (self.selected_key() or "").startswith("always:") else None
         job = self._state.job
         if action == "cancel":
             return job is not None and job.running
@@ -201,6 +209,13 @@ class ProfilesPanel(Vertical):
         picked = self.selected_profile()
         if picked is not None:
             self.post_message(ProfileToggleRequested(*picked))
+        elif (self.selected_key() or "").startswith("always:"):
+            self.notify(
+                "Always-on services belong to no profile: compose starts them with the project. "
+                "Start or stop one of them in the containers table (u, x).",
+                title="Nothing to toggle here",
+                timeout=6,
+            )
 
     def action_cancel(self) -> None:
         self.post_message(ProfileCancelRequested())

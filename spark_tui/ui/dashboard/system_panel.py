@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
@@ -13,13 +15,21 @@ from spark_tui.ui.widgets.trend_chart import MetricChart
 from spark_tui.ui.widgets.text import set_titles
 from spark_tui.ui.widgets.text_lines import TextLines
 
-MAX_NAME = 16
+MAX_NAME = 16  # when the panel's width is not known yet
 LABEL_WIDTH = 6
 MAX_TEMPERATURES = 3
+_NOISE = re.compile(r"\((?:R|TM|tm|r)\)|\bCPU\b|@ *[\d.]+ *[GM]Hz|\bProcessor\b")
 
 
-def group_label(name: str, count: int) -> str:
-    name = name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
+def short_name(name: str) -> str:
+    """The model name without its trade marks and clock: "Intel(R) Xeon(R) CPU @ 2.20GHz" is
+    "Intel Xeon" (the Spark's "Cortex-X925" stays as it is)."""
+    return " ".join(_NOISE.sub(" ", name).split()) or name
+
+
+def group_label(name: str, count: int, max_name: int = MAX_NAME) -> str:
+    name = short_name(name)
+    name = name if len(name) <= max_name else name[: max_name - 1] + "…"
     return f"{name} ×{count}"
 
 
@@ -51,7 +61,12 @@ class SystemPanel(Vertical):
         cores = sum(len(g.cpus) for g in sample.core_groups)
         load = " ".join(f"{x:.2f}" for x in sample.load_average) if sample.load_average else fmt.NA
         set_titles(self, f"CPU ×{cores} · load {load}", f"{sample.hostname} · up {fmt.duration(sample.uptime_s)}")
-        labels = [group_label(g.name, len(g.cpus)) for g in sample.core_groups]
+        # the names get what the row leaves: " ×N", the percentage and one bar per core
+        room = self.content_size.width
+        labels = [
+            group_label(g.name, len(g.cpus), max(MAX_NAME, room - len(f" ×{len(g.cpus)}") - 6 - len(g.percents)) if room else MAX_NAME)
+            for g in sample.core_groups
+        ]
         width = max((len(label) for label in labels), default=0) + 1
         rows = [
             f"[b]{label:<{width}}[/b]{group.average:>3.0f}% [$accent]{levels(group.percents)}[/]"
