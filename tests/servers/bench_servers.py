@@ -8,7 +8,9 @@ load on the first request), nvembed (/embed {texts|inputs}), omniparser (/parse/
 docling (/v1/convert/file, the async task API, zip answers for several files).
 
 faults (work requests only): None, "status:<code>", "malformed", "wrong_count", "dim_mismatch",
-"hang", "close", "overload:<n>" (429 above n requests in flight).
+"hang", "close", "overload:<n>" (429 above n requests in flight), "convert_fail" (docling: the
+conversion fails on the server: sync 404 "Task result not found", async a failed task whose
+status carries error_message), "char_tokens" (openai/tei: token counts that are characters).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 class ApiServer:
     def __init__(self, shape: str, *, fault: str | None = None, max_batch: int | None = None, delay_s: float = 0.0,
                  path: str | None = None, tei_status_over_limit: int = 413, load_delay_s: float = 0.0,
-                 info_max_batch: int | None = None) -> None:
+                 info_max_batch: int | None = None, tokenize: bool = False) -> None:
         self.shape = shape
         self.fault = fault
         self.max_batch = max_batch
@@ -46,6 +48,7 @@ class ApiServer:
         self.tei_status_over_limit = tei_status_over_limit
         self.load_delay_s = load_delay_s
         self.info_max_batch = info_max_batch  # what TEI's /info claims, when it differs from what /embed enforces
+        self.tokenize = tokenize  # POST /tokenize as vLLM ({"prompt"} -> {"count", "tokens"}) or TEI ({"inputs"} -> [[{id, text}]]) answer it
         self.bodies: list[Any] = []  # decoded JSON bodies of work requests (multipart: file count)
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request
         self.in_flight = 0
@@ -150,9 +153,14 @@ class ApiServer:
                 with self._lock:
                     self.tasks[task] = self.tasks.get(task, 0) + 1
                     polls = self.tasks[task]
+                if self.fault == "convert_fail" and polls >= 2:
+                    return self.send(h, 200, {"task_id": task, "task_type": "convert", "task_status": "failure",
+                                              "error_message": "PdfiumError: Failed to load document (PDFium: Data format error)."})
                 return self.send(h, 200, {"task_id": task, "task_type": "convert", "task_status": "started" if polls < 2 else "success"})
             match = re.fullmatch(r"/v1/result/([\w-]+)", path)
             if match:
+                if self.fault == "convert_fail":
+                    return self.send(h, 404, {"detail": "Task result not found. Please wait for a completion status."})
                 return self.send(h, 200, self.docling_answer())
         self.send(h, 404, {"detail": "Not Found"})
 
@@ -169,6 +177,12 @@ class ApiServer:
 
     def _post(self, h: BaseHTTPRequestHandler, body: bytes, in_flight: int) -> None:
         path = h.path.split("?")[0]
+        if path == "/tokenize" and self.tokenize and self.shape in ("openai", "tei"):
+            request = json.loads(body)
+            words = str(request.get("prompt") or request.get("inputs") or "").split()  # one token per word, and a BOS
+            if self.shape == "tei":
+                return self.send(h, 200, [[{"id": i, "text": w, "special": False, "start": 0, "stop": 0} for i, w in enumerate(words)]])
+            return self.send(h, 200, {"count": len(words) + 1, "max_model_len": 8192, "tokens": list(range(len(words) + 1))})
         expected = {"openai": self.path or "/v1/embeddings", "tei": "/embed", "ollama": "/api/embed", "nvembed": "/embed",
                     "omniparser": "/parse/", "docling": "/v1/convert/file"}[self.shape]
         if path not in (expected, expected + "/async"):
@@ -216,7 +230,7 @@ class ApiServer:
         if fault == "dim_mismatch":
             dims = [DIM + (serial % 2)] * counts
         vectors = [[0.5] * d for d in dims]
-        tokens = sum(len(str(t).split()) for t in items)
+        tokens = sum(len(str(t)) if fault == "char_tokens" else len(str(t).split()) for t in items)
         if self.shape == "openai":
             answer = {"object": "list", "model": request.get("model"), "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
                       "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
@@ -243,6 +257,8 @@ class ApiServer:
         return self.send(h, 200, {"som_image_base64": "AAAA", "parsed_content_list": elements, "latency": 0.02})
 
     def post_docling(self, h: BaseHTTPRequestHandler, body: bytes, is_async: bool) -> None:
+        if self.fault == "convert_fail" and not is_async:  # docling-serve's sync route after its task failed
+            return self.send(h, 404, {"detail": "Task result not found. Please wait for a completion status."})
         files = re.findall(rb'name="files"; filename="([^"]+)"', body)
         self.bodies.append({"files": [f.decode() for f in files], "fields": re.findall(rb'name="(\w+)"\r\n\r\n', body)})
         if not files:

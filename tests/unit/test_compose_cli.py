@@ -14,14 +14,24 @@ def script(code: str) -> ComposeCommand:
     return ComposeCommand(argv=(sys.executable, "-u", "-c", code), description="test")
 
 
-def test_lines_stream_as_they_come_and_the_result_is_ok() -> None:
-    run = CommandRun(script("import time,sys\nprint('one')\nsys.stdout.flush()\ntime.sleep(0.3)\nprint('HF_TOKEN=hf_abcdefghijklmnopqrstuvwxyz', file=sys.stderr)"))
-    arrivals = []
-    started = time.monotonic()
+def test_lines_stream_as_they_come_and_the_result_is_ok(tmp_path) -> None:
+    """The first line arrives while the command still runs: the command waits for the test to
+    have read it (a file the test makes on reading it) before it says the second."""
+    go = tmp_path / "go"
+    code = (
+        "import os,sys,time\n"
+        "print('one'); sys.stdout.flush()\n"
+        f"deadline = time.monotonic() + 20\n"
+        f"while not os.path.exists({str(go)!r}) and time.monotonic() < deadline: time.sleep(0.01)\n"
+        f"print('HF_TOKEN=hf_abcdefghijklmnopqrstuvwxyz' if os.path.exists({str(go)!r}) else 'never streamed', file=sys.stderr)"
+    )
+    run = CommandRun(script(code))
+    texts = []
     for line in run.lines():
-        arrivals.append((line.text, time.monotonic() - started))
-    assert [text for text, _ in arrivals] == ["one", "HF_TOKEN=****"]
-    assert arrivals[0][1] < 0.25, "the first line arrives before the command ends"
+        texts.append(line.text)
+        if line.text == "one":
+            go.touch()
+    assert texts == ["one", "HF_TOKEN=****"], "the second line came only after the first was read"
     assert run.result.ok and run.result.returncode == 0 and run.result.message is None
     assert run.result.output == ("one", "HF_TOKEN=****")
 

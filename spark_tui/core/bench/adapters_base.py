@@ -12,8 +12,23 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 import msgspec
 
-from spark_tui.core.bench.http import Connection, Endpoint, PreparedRequest, Response, TransportError, prepare
-from spark_tui.models.bench import BenchKind, ErrorClass, ServerInfo
+from spark_tui.core.bench.http import (
+    Connection,
+    Endpoint,
+    PreparedRequest,
+    Response,
+    StreamResponse,
+    TransportError,
+    prepare,
+)
+from spark_tui.core.untrusted import clean
+from spark_tui.models.bench import (
+    BenchKind,
+    CellSpec,
+    ErrorClass,
+    GenFigures,
+    ServerInfo,
+)
 
 PROBE_TIMEOUT_S = 5.0
 T = TypeVar("T")
@@ -48,6 +63,8 @@ class Outcome(msgspec.Struct, frozen=True):
     server_s: float | None = None
     extra: dict[str, float | int | str] | None = None
     status: int = 200
+    gen: GenFigures | None = None  # generation requests
+    gaps: list[float] | None = None  # generation: gaps between output events (summarised, not saved)
 
 
 @dataclass(frozen=True)
@@ -98,6 +115,15 @@ class Adapter(ABC):
     def jobs(self, payload: str, batch: int) -> list[Job]:
         """A ring of distinct requests carrying `batch` items of `payload` each."""
 
+    def cell_jobs(self, spec: CellSpec) -> list[Job]:
+        """The requests of a cell (generation adapters also look at its lengths)."""
+        return self.jobs(spec.payload, spec.batch)
+
+    @staticmethod
+    def jobs_key(spec: CellSpec) -> tuple[Any, ...]:
+        """Cells with the same key send the same requests."""
+        return (spec.payload, spec.batch, spec.input_tokens, spec.output_tokens)
+
     @abstractmethod
     def check(self, job: Job, response: Response) -> Outcome:
         """The checked result of a 2xx answer; raises RequestError("bad_response", …) when it is wrong."""
@@ -112,10 +138,16 @@ class Adapter(ABC):
         return (await self.fetch(conn, job, timeout))()
 
     def unreachable(self, problem: str | None) -> ServerInfo:
-        return ServerInfo(adapter=self.name, url=self.endpoint.url(), reachable=False, problem=problem)
+        return ServerInfo(adapter=self.name, url=self.endpoint.url(), reachable=False, problem=clean(problem) if problem else None)
 
     def info(self, **fields: Any) -> ServerInfo:
+        """What pre-flight learnt; the server's words (model, version, notes quoting it) made safe to show."""
         fields.setdefault("model", self.model)
+        for name in ("model", "server", "health", "problem"):
+            if isinstance(fields.get(name), str):
+                fields[name] = clean(fields[name])
+        if fields.get("notes"):
+            fields["notes"] = tuple(clean(note) for note in fields["notes"])
         return ServerInfo(adapter=self.name, url=self.endpoint.url(), reachable=True, **fields)
 
     def post_json(self, path: str, body: Any) -> PreparedRequest:
@@ -129,6 +161,18 @@ async def send(conn: Connection, request: PreparedRequest, timeout: float, meanw
     """Send and insist on a 2xx answer; anything else is a RequestError with its class."""
     try:
         response = await conn.send(request, timeout, meanwhile)
+    except TransportError as exc:
+        raise RequestError(exc.error, exc.message) from None
+    if not 200 <= response.status < 300:
+        raise RequestError(classify_status(response.status), describe_failure(request, response), response.status)
+    return response
+
+
+async def stream(conn: Connection, request: PreparedRequest, timeout: float, meanwhile: Callable[[], None] | None = None,
+                 separator: bytes = b"\n\n", on_event: Callable[[bytes, float], None] | None = None) -> StreamResponse:
+    """`send` for a streamed answer: a 2xx stream, its events stamped, or a RequestError."""
+    try:
+        response = await conn.stream(request, timeout, meanwhile, separator=separator, on_event=on_event)
     except TransportError as exc:
         raise RequestError(exc.error, exc.message) from None
     if not 200 <= response.status < 300:
@@ -164,6 +208,8 @@ def describe_failure(request: PreparedRequest, response: Response) -> str:
         hint = TOO_LARGE_HINT
     elif status in (400, 422):
         hint = " — is the adapter right for this server?"
+    elif status in (404, 405) and not route_missing(detail):
+        hint = ""  # the route exists and the server said why: its words, no guess
     else:
         hint = {
             404: " — wrong adapter or path for this server?",
@@ -174,8 +220,24 @@ def describe_failure(request: PreparedRequest, response: Response) -> str:
     return f"{head}: {detail}{hint}" if detail else head + hint
 
 
+_NO_ROUTE = ("", "not found", "method not allowed", "file not found", "404 page not found", "404 not found")
+
+
+def route_missing(detail: str) -> bool:
+    """Whether a 404/405 says no more than "no such route" (FastAPI's {"detail": "Not Found"}, Go's
+    "404 page not found", llama.cpp's "File Not Found"), rather than something the server found
+    missing on a route it has (docling's "Task result not found")."""
+    text = detail.strip().strip(".").lower()
+    return text in _NO_ROUTE or text.startswith(("cannot post", "cannot get"))
+
+
 def error_detail(body: bytes, limit: int = 200) -> str:
-    """The error text of a JSON error body ({"error"|"detail"|"message": …}) or the body's start."""
+    """The error text of a JSON error body ({"error"|"detail"|"message": …}) or the body's start,
+    made safe to show (the server wrote it)."""
+    return clean(_error_detail(body, limit))
+
+
+def _error_detail(body: bytes, limit: int) -> str:
     if not body:
         return ""
     try:

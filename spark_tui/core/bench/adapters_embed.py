@@ -4,7 +4,7 @@ and NV-Embed-style FastAPI servers (POST /embed with a list of texts)."""
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -22,27 +22,84 @@ from spark_tui.core.bench.adapters_base import (
     vector_at,
     vectors_at,
 )
-from spark_tui.core.bench.http import Connection, PreparedRequest, Response
+from spark_tui.core.bench.http import (
+    Connection,
+    PreparedRequest,
+    Response,
+    TransportError,
+)
 from spark_tui.core.bench.payload_text import estimate_tokens, make_texts
 from spark_tui.models.bench import ServerInfo
+
+TOKENS_PER_WORD = (0.7, 3.0)  # what real tokenisers give for words; outside it a "token" count is something else
 
 
 class EmbeddingAdapter(Adapter):
     kind = "embed"
     unit = "texts"
     payloads = ("text",)
+    tokenize_path: ClassVar[str | None] = None  # the server's tokenizer endpoint, where it has one
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.vectors = VectorCheck()
+        self.token_count: str | None = None  # how the token figures are to be read when they are not the server's tokens
+        self.tokens_per_word: float | None = None  # from the server's tokenizer, when its own counts are not tokens
 
     def jobs(self, payload: str, batch: int) -> list[Job]:
         texts = make_texts(self.payload.ring * batch, self.payload.text_words, seed=batch)
         jobs = []
         for i in range(self.payload.ring):
             chunk = texts[i * batch : (i + 1) * batch]
-            jobs.append(Job(self.request_for(chunk), batch, sum(estimate_tokens(t) for t in chunk)))
+            words = sum(len(t.split()) for t in chunk)
+            jobs.append(Job(self.request_for(chunk), batch, sum(estimate_tokens(t) for t in chunk), meta=words))
         return jobs
+
+    async def check_token_counts(self, conn: Connection, job: Job, tokens: int) -> str | None:
+        """Once, on a warm-up answer: is the server's count of tokens one? Some servers fill
+        usage.prompt_tokens with characters (~680 "tokens" for 100 words). When it is not, the
+        server's tokenizer endpoint (vLLM, TEI: /tokenize) calibrates tokens per word, or the
+        figures stay the server's own number, said so. Returns what the user should be told."""
+        words = job.meta if isinstance(job.meta, int) and job.meta > 0 else None
+        if words is None or TOKENS_PER_WORD[0] <= tokens / words <= TOKENS_PER_WORD[1]:
+            return None
+        ratio = tokens / words
+        said = (f"the server counts {tokens} tokens for {words} words ({ratio:.1f} per word; tokenisers give "
+                f"{TOKENS_PER_WORD[0]:g}-{TOKENS_PER_WORD[1]:g}): its count is not tokens")
+        per_word = await self._tokenize_calibration(conn)
+        if per_word is not None:
+            self.tokens_per_word = per_word
+            self.token_count = f"estimated: {per_word:.2f} tokens per word, from the server's {self.tokenize_path}"
+            return f"{said}; tokens are estimated with its own tokenizer ({self.tokenize_path}: {per_word:.2f} per word)"
+        self.token_count = f"the server's own count, not tokens ({ratio:.1f} per word)"
+        return f"{said}; tok/s shows the server's own number (marked ?)"
+
+    async def _tokenize_calibration(self, conn: Connection) -> float | None:
+        if self.tokenize_path is None:
+            return None
+        text = make_texts(1, max(50, self.payload.text_words), seed=9999)[0]
+        request = self.post_json(self.tokenize_path, self.tokenize_body(text))
+        try:
+            response = await conn.send(request, 10.0)
+        except TransportError:
+            return None
+        if not 200 <= response.status < 300:
+            return None
+        try:
+            count = self.tokenize_count(msgspec.json.decode(response.body))
+        except (msgspec.DecodeError, TypeError, KeyError, IndexError, ValueError):
+            return None
+        if not count:
+            return None
+        per_word = count / len(text.split())
+        return per_word if TOKENS_PER_WORD[0] <= per_word <= TOKENS_PER_WORD[1] else None
+
+    def tokenize_body(self, text: str) -> dict[str, Any]:
+        return {"prompt": text, **({"model": self.model} if self.model else {})}  # vLLM's /tokenize
+
+    @staticmethod
+    def tokenize_count(answer: Any) -> int | None:
+        return int(answer["count"]) if isinstance(answer, dict) else None
 
     @abstractmethod
     def request_for(self, texts: list[str]) -> PreparedRequest:
@@ -51,6 +108,8 @@ class EmbeddingAdapter(Adapter):
     def embed_outcome(self, job: Job, response: Response, spans: list[Span], tokens: int | None, **fields: Any) -> Outcome:
         """Checks the vectors (`spans` in the answer's body); tokens the server did not count are estimated (and marked so)."""
         self.vectors(response.body, spans, job.items)
+        if self.tokens_per_word is not None and isinstance(job.meta, int):
+            return Outcome(job.items, round(job.meta * self.tokens_per_word), True, **fields)
         if tokens is None:
             return Outcome(job.items, job.tokens_estimate, True, **fields)
         return Outcome(job.items, tokens, False, **fields)
@@ -80,6 +139,19 @@ class OpenAIEmbeddings(EmbeddingAdapter):
     name = "openai"
     description = "OpenAI-compatible /v1/embeddings (vLLM, NIM, Infinity with --path /embeddings, TEI, Ollama)"
     default_path = "/v1/embeddings"
+    tokenize_path = "/tokenize"  # vLLM's (and TEI's, with another body: tried by shape)
+
+    def tokenize_body(self, text: str) -> dict[str, Any]:
+        # vLLM reads "prompt", TEI "inputs": one body serves both
+        return {"prompt": text, "inputs": text, **({"model": self.model} if self.model else {})}
+
+    @staticmethod
+    def tokenize_count(answer: Any) -> int | None:
+        if isinstance(answer, dict):
+            return int(answer["count"])
+        if isinstance(answer, list) and answer and isinstance(answer[0], list):
+            return len(answer[0])  # TEI: one list of tokens per input
+        return None
 
     @property
     def models_path(self) -> str:
@@ -134,6 +206,14 @@ class TeiEmbed(EmbeddingAdapter):
     name = "tei"
     description = "Hugging Face text-embeddings-inference POST /embed (+ /info limits, x-*-time headers)"
     default_path = "/embed"
+    tokenize_path = "/tokenize"
+
+    def tokenize_body(self, text: str) -> dict[str, Any]:
+        return {"inputs": text}
+
+    @staticmethod
+    def tokenize_count(answer: Any) -> int | None:
+        return len(answer[0]) if isinstance(answer, list) and answer and isinstance(answer[0], list) else None
 
     async def preflight(self, conn: Connection) -> ServerInfo:
         status, _, problem = await probe_json(conn, self.get("/health"))

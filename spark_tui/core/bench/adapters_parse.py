@@ -14,10 +14,25 @@ from typing import Any
 
 import msgspec
 
-from spark_tui.core.bench.adapters_base import Adapter, Job, Outcome, RequestError, decode, probe_json, send
-from spark_tui.core.bench.http import Connection, Response, multipart_form, prepare
+from spark_tui.core.bench.adapters_base import (
+    Adapter,
+    Job,
+    Outcome,
+    RequestError,
+    decode,
+    probe_json,
+    send,
+)
+from spark_tui.core.bench.http import (
+    Connection,
+    Response,
+    TransportError,
+    multipart_form,
+    prepare,
+)
 from spark_tui.core.bench.payload_docs import DOCUMENT_FORMATS, make_document
 from spark_tui.core.bench.payload_images import RESOLUTIONS, cached_screenshot
+from spark_tui.core.untrusted import clean
 from spark_tui.models.bench import ServerInfo
 
 # --- OmniParser --------------------------------------------------------------------------------
@@ -80,6 +95,7 @@ class _DoclingTask(msgspec.Struct):
     task_id: str
     task_status: str
     task_position: int | None = None
+    error_message: str | None = None  # docling-serve 1.x says why a task failed
 
 
 @dataclass(frozen=True)
@@ -138,7 +154,16 @@ class DoclingServe(Adapter):
 
     async def fetch(self, conn: Connection, job: Job, timeout: float, meanwhile: Callable[[], None] | None = None) -> Callable[[], Outcome]:
         if not job.meta.use_async:
-            return await super().fetch(conn, job, timeout, meanwhile)
+            try:
+                return await super().fetch(conn, job, timeout, meanwhile)
+            except RequestError as exc:
+                # the sync API runs a task and fetches its result: a conversion that failed on the
+                # server leaves none, and the route answers 404 "Task result not found"
+                if exc.status == 404 and "task result not found" in exc.message.lower():
+                    raise RequestError("bad_response", "docling could not convert the document: the server's conversion task "
+                                       "failed and left no result (HTTP 404 Task result not found; the async API, "
+                                       "--docling-async always, reports the server's reason)", 404) from None
+                raise
         outcome = await self._through_async_api(conn, job, timeout, meanwhile)
         return lambda: outcome
 
@@ -158,12 +183,31 @@ class DoclingServe(Adapter):
             task = decode(answer.body, _DoclingTask, "docling task status")
             polls += 1
         if task.task_status == "failure":
-            raise RequestError("bad_response", f"docling task {task.task_id} failed")
+            raise RequestError("bad_response", await self._failure_reason(conn, task, max(0.1, deadline - loop.time())))
         result = await send(conn, self.get(f"/v1/result/{task.task_id}"), max(0.1, deadline - loop.time()))
         outcome = self.check(job, result)
         extra = dict(outcome.extra or {})
         extra["polls"] = polls
         return Outcome(outcome.items, server_s=outcome.server_s, extra=extra, status=outcome.status)
+
+    async def _failure_reason(self, conn: Connection, task: _DoclingTask, timeout: float) -> str:
+        """The server's own words for a failed task: its status's error_message, else the errors of
+        its result (when it kept one)."""
+        head = f"docling could not convert the document (task {clean(task.task_id)} failed)"
+        if task.error_message:
+            return f"{head}: {clean(task.error_message[:300])}"
+        try:
+            result = await conn.send(self.get(f"/v1/result/{task.task_id}"), min(timeout, 10.0))
+        except TransportError:
+            return head + " and gave no reason"
+        if 200 <= result.status < 300:
+            try:
+                answer = msgspec.json.decode(result.body, type=_DoclingAnswer)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                answer = None
+            if answer is not None and answer.errors:
+                return f"{head}: {clean(str(answer.errors[0])[:300])}"
+        return head + " and gave no reason (docling-serve's log has it)"
 
     def check(self, job: Job, response: Response) -> Outcome:
         documents = job.meta.documents
@@ -171,7 +215,7 @@ class DoclingServe(Adapter):
             return self._check_zip(job, response, documents)
         answer = decode(response.body, _DoclingAnswer, "docling answer")
         if answer.status == "failure":
-            detail = f": {answer.errors[0]}" if answer.errors else ""
+            detail = f": {clean(str(answer.errors[0])[:300])}" if answer.errors else ""
             raise RequestError("bad_response", f"docling could not convert the document (status failure){detail}")
         if answer.document is None:
             raise RequestError("bad_response", "the docling answer has no document")

@@ -14,7 +14,12 @@ from typing import Any, get_args
 import msgspec
 
 from spark_tui.core.bench.plan import BenchPlan
-from spark_tui.models.bench import BenchEvent, LiveEvent, RequestsDigest, RequestsFinished
+from spark_tui.models.bench import (
+    BenchEvent,
+    LiveEvent,
+    RequestsDigest,
+    RequestsFinished,
+)
 
 EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in get_args(LiveEvent)}  # every event a live view can get
 

@@ -10,6 +10,11 @@ Answers are received by a BufferedProtocol: the kernel writes them straight into
 connection, grown to fit the largest answer and reused. asyncio.StreamReader copies every chunk
 into its buffer, copies the answer out again and pauses and resumes the socket around its 1 MiB
 limit: 7 ms of CPU for a 5.6 MB answer (64 texts × 4096 dimensions) against 0.9 ms here.
+
+Streamed answers (`Connection.stream`: SSE for OpenAI-style and llama.cpp servers, NDJSON for
+Ollama) are split into events as they come, each stamped with the time its last byte arrived:
+the protocol stamps every read as the event loop hands it over (`buffer_updated`), so how late
+the reading task runs afterwards does not move a token's time.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ import asyncio
 import secrets
 import socket
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from spark_tui.models.bench import ErrorClass
@@ -142,6 +149,27 @@ class Response:
         return f"Response({self.status} {self.reason}, {len(self.body)} bytes)"
 
 
+class StreamResponse(Response):
+    """A streamed answer: its events (SSE `data:` blocks or NDJSON lines, framing left in) and the
+    perf_counter time each one's last byte arrived. A non-2xx answer is read whole into `body`
+    instead, with no events. `rest` holds bytes after the last separator (a stream cut short, or
+    a final NDJSON line without its newline)."""
+
+    __slots__ = ("events", "finished_at", "rest", "sent_at", "times")
+
+    def __init__(self, status: int, reason: str, head: bytes, body: bytes, events: list[bytes], times: list[float],
+                 sent_at: float, finished_at: float, rest: bytes = b"") -> None:
+        super().__init__(status, reason, head, body)
+        self.events = events
+        self.times = times
+        self.sent_at = sent_at
+        self.finished_at = finished_at
+        self.rest = rest
+
+    def __repr__(self) -> str:
+        return f"StreamResponse({self.status} {self.reason}, {len(self.events)} events)"
+
+
 class Connection:
     """One keep-alive connection, reopened on demand. Not shared between concurrent tasks."""
 
@@ -167,6 +195,22 @@ class Connection:
         bench/accuracy.py): each request only sets a deadline, and one timer per connection,
         re-armed when it fires, aborts the connection once a deadline has passed.
         """
+        return await self._run(request, timeout, meanwhile, self._exchange)
+
+    async def stream(self, request: PreparedRequest, timeout: float, meanwhile: Callable[[], None] | None = None, *,
+                     separator: bytes = b"\n\n", on_event: Callable[[bytes, float], None] | None = None) -> StreamResponse:
+        """Send and read a streamed answer within `timeout` seconds (the whole stream, not the
+        first byte); raises TransportError. The body is cut into events at `separator` (b"\n\n"
+        for server-sent events, b"\n" for NDJSON; CRLF line ends count as LF), each with the time
+        its last byte arrived; `on_event(event, time)` sees each one as soon as it is read."""
+
+        async def exchange(request: PreparedRequest) -> StreamResponse:
+            return await self._exchange_stream(request, separator, on_event)
+
+        return await self._run(request, timeout, meanwhile, exchange)  # type: ignore[return-value]
+
+    async def _run(self, request: PreparedRequest, timeout: float, meanwhile: Callable[[], None] | None,
+                   exchange: Callable[[PreparedRequest], Any]) -> Response:
         loop = self._loop
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
@@ -179,7 +223,7 @@ class Connection:
             if self._inbox is not None:
                 reused = self._used
                 try:
-                    return await self._exchange(request)
+                    return await exchange(request)
                 except _StaleConnection:
                     self.close()
                     if not reused or self._expired:
@@ -187,7 +231,7 @@ class Connection:
                 # a kept-alive connection the server had already closed: one fresh attempt
             await self._open(min(self.connect_timeout, timeout))
             try:
-                return await self._exchange(request)
+                return await exchange(request)
             except _StaleConnection:
                 self.close()
                 raise TransportError("connection", "the server closed the connection without answering") from None
@@ -294,6 +338,123 @@ class Connection:
             self.close()
         return Response(status, reason, head, body)
 
+    async def _exchange_stream(self, request: PreparedRequest, separator: bytes, on_event: Callable[[bytes, float], None] | None) -> StreamResponse:
+        if self._expired:
+            raise TransportError("timeout", "timed out")
+        reader = self._inbox
+        assert reader is not None
+        self._used = True
+        got_head = False
+        reader.stamping(True)
+        try:
+            sent_at = time.perf_counter()
+            await reader.write(request.wire)
+            self._run_meanwhile()
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError as exc:
+                if not exc.partial:
+                    raise _StaleConnection from None
+                raise TransportError("bad_response", "the server closed the connection in the middle of its answer") from None
+            got_head = True
+            status, reason = _parse_status(head)
+            while 100 <= status < 200:
+                head = await reader.readuntil(b"\r\n\r\n")
+                status, reason = _parse_status(head)
+            lower = head.lower()
+            if not 200 <= status < 300:  # an error: read whole, as any answer
+                reader.stamping(False)
+                body = await self._read_body(reader, request, status, lower)
+                response = StreamResponse(status, reason, head, body, [], [], sent_at, time.perf_counter())
+            else:
+                response = await self._read_events(reader, request, status, reason, head, lower, separator, on_event, sent_at)
+        except (ConnectionResetError, BrokenPipeError):
+            if not got_head:
+                raise _StaleConnection from None
+            raise TransportError("connection", f"the connection to {self.endpoint.origin} was reset") from None
+        except asyncio.IncompleteReadError:
+            raise TransportError("bad_response", "the server closed the connection in the middle of its answer") from None
+        except asyncio.LimitOverrunError:
+            raise TransportError("bad_response", "the answer is not valid HTTP (a header line is too long)") from None
+        except OSError as exc:
+            raise TransportError("connection", f"connection to {self.endpoint.origin} failed: {exc.strerror or exc}") from None
+        finally:
+            if self._inbox is not None:
+                self._inbox.stamping(False)
+        if b"\r\nconnection: close" in lower:
+            self.close()
+        return response
+
+    async def _read_events(self, reader: _Inbox, request: PreparedRequest, status: int, reason: str, head: bytes, lower: bytes,
+                           separator: bytes, on_event: Callable[[bytes, float], None] | None, sent_at: float) -> StreamResponse:
+        events: list[bytes] = []
+        times: list[float] = []
+        pending = b""
+        chunked = b"chunked" in (_header_value(lower, b"transfer-encoding") or b"")
+        length_text = None if chunked else _header_value(lower, b"content-length")
+        left = -1  # bytes of a Content-Length body still to come; -1: chunked or to the end
+        if length_text is not None:
+            try:
+                left = _checked_size(int(length_text))
+            except ValueError:
+                raise TransportError("bad_response", f"invalid Content-Length {length_text.decode('latin-1')!r}") from None
+        if status in (204, 304) or not request.expects_body:
+            return StreamResponse(status, reason, head, b"", events, times, sent_at, time.perf_counter())
+        last_t = sent_at
+        while True:
+            if chunked:
+                data = reader.take_chunk()
+                if data is None:
+                    await reader.more()
+                    continue
+                if not data:
+                    break  # the last chunk
+            else:
+                data = reader.take_held(left)
+                if not data:
+                    if left == 0:
+                        break
+                    try:
+                        await reader.more()
+                    except asyncio.IncompleteReadError:
+                        if left > 0:
+                            raise
+                        self.close()  # no framing: the stream ran to the end of the connection
+                        break
+                    continue
+                if left > 0:
+                    left -= len(data)
+            t = reader.arrival()
+            last_t = t
+            if b"\r" in data:
+                data = data.replace(b"\r\n", b"\n")
+            if pending:
+                data = pending + data
+                pending = b""
+            if data.endswith(separator) and data.find(separator) == len(data) - len(separator):
+                events.append(data)  # the usual case: one whole event per read
+                times.append(t)
+                if on_event is not None:
+                    on_event(data, t)
+                continue
+            start = 0
+            size = len(separator)
+            while True:
+                at = data.find(separator, start)
+                if at < 0:
+                    pending = data[start:]
+                    break
+                event = data[start : at + size]
+                start = at + size
+                if event.strip():
+                    events.append(event)
+                    times.append(t)
+                    if on_event is not None:
+                        on_event(event, t)
+            if left == 0:
+                break
+        return StreamResponse(status, reason, head, b"", events, times, sent_at, last_t, pending)
+
     async def _read_body(self, reader: _Inbox, request: PreparedRequest, status: int, lower_head: bytes) -> bytes:
         if not request.expects_body or status in (204, 304):
             return b""
@@ -345,6 +506,10 @@ class _Inbox(asyncio.BufferedProtocol):
         self._error: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._writable: asyncio.Future[None] | None = None  # set while the transport's write buffer is full
+        # arrival stamps while a stream is read: (bytes received in all, perf_counter) per read
+        self._stamps: list[tuple[int, float]] | None = None
+        self._received = 0  # bytes received since stamping began
+        self._taken = 0  # bytes taken since stamping began
 
     # --- the event loop's side
 
@@ -360,6 +525,10 @@ class _Inbox(asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         self._end += nbytes
+        stamps = self._stamps
+        if stamps is not None:
+            self._received += nbytes
+            stamps.append((self._received, time.perf_counter()))
         self._wake()
 
     def eof_received(self) -> bool:
@@ -426,9 +595,85 @@ class _Inbox(asyncio.BufferedProtocol):
         with memoryview(self._buffer) as view:
             data = bytes(view[self._start : self._start + size])
         self._start += size
+        self._taken += size
         if self._start == self._end:
             self._start = self._end = 0
         return data
+
+    # --- streamed bodies
+
+    def stamping(self, on: bool) -> None:
+        """Stamp each read with its arrival time (on), or stop. Bytes already held when stamping
+        starts count as arrived then."""
+        if not on:
+            self._stamps = None
+            return
+        held = self._end - self._start
+        self._received = held
+        self._taken = 0
+        self._stamps = [(held, time.perf_counter())] if held else []
+
+    def arrival(self) -> float:
+        """When the last byte taken so far arrived (stamps older than it are dropped)."""
+        stamps = self._stamps
+        if not stamps:
+            return time.perf_counter()
+        taken = self._taken
+        i = 0
+        while i < len(stamps) - 1 and stamps[i][0] < taken:
+            i += 1
+        if i:
+            del stamps[:i]
+        return stamps[0][1]
+
+    async def more(self) -> None:
+        await self._more()
+
+    def take_held(self, limit: int = -1) -> bytes:
+        """Whatever is held (at most `limit` bytes when limit >= 0), without waiting."""
+        size = self._end - self._start
+        if limit >= 0:
+            size = min(size, limit)
+        return self._take(size) if size else b""
+
+    def take_chunk(self) -> bytes | None:
+        """The data of the next chunk of a chunked body when it is held whole (b"" for the last
+        chunk, its trailers consumed), else None: read more and ask again."""
+        buffer, start, end = self._buffer, self._start, self._end
+        line_end = buffer.find(b"\r\n", start, end)
+        if line_end < 0:
+            if end - start > 4096:
+                raise TransportError("bad_response", "invalid chunked encoding in the answer")
+            return None
+        try:
+            size = int(buffer[start:line_end].split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise TransportError("bad_response", "invalid chunked encoding in the answer") from None
+        data_at = line_end + 2
+        if size == 0:
+            if end - data_at >= 2 and buffer[data_at : data_at + 2] == b"\r\n":
+                self._advance(data_at + 2 - start)
+                return b""
+            trailers_end = buffer.find(b"\r\n\r\n", data_at - 2, end)
+            if trailers_end < 0:
+                return None
+            self._advance(trailers_end + 4 - start)
+            return b""
+        _checked_size(size)
+        if end - data_at < size + 2:
+            self._want = data_at - start + size + 2  # room for the whole chunk is made at once
+            return None
+        self._want = 0
+        with memoryview(buffer) as view:
+            data = bytes(view[data_at : data_at + size])
+        self._advance(data_at - start + size + 2)
+        return data
+
+    def _advance(self, size: int) -> None:
+        self._start += size
+        self._taken += size
+        if self._start == self._end:
+            self._start = self._end = 0
 
     async def readuntil(self, separator: bytes) -> bytes:
         searched = self._start

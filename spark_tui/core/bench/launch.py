@@ -24,7 +24,13 @@ from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
-from spark_tui.core.bench.events import EventLineError, StreamRequest, decode_event, encode_request, live
+from spark_tui.core.bench.events import (
+    EventLineError,
+    StreamRequest,
+    decode_event,
+    encode_request,
+    live,
+)
 from spark_tui.core.bench.runner import run_benchmark
 from spark_tui.core.bench.saved_runs import load_run
 from spark_tui.models.bench import LiveEvent, RunFinished, RunResult, RunStarted

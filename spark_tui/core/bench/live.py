@@ -73,7 +73,7 @@ class NoticeLine:
 class LiveRun:
     def __init__(self, plan: BenchPlan, *, clock=time.time) -> None:  # type: ignore[no-untyped-def]
         self.plan = plan
-        self.unit = adapter_class(plan.adapter).unit
+        self.unit = adapter_class(plan.adapter, plan.kind).unit
         self.clock = clock
         self.began_at = clock()
         self.phase: Phase = "starting"

@@ -80,6 +80,7 @@ class CellLoad:
         run_t0: float,
         timeout: float,
         warmup: bool = True,
+        gap_sink: Callable[[list[float]], None] | None = None,
     ) -> None:
         if not jobs:
             raise ValueError("a cell needs at least one request to send")
@@ -91,6 +92,7 @@ class CellLoad:
         self.run_t0 = run_t0
         self.timeout = timeout
         self.warmup = warmup
+        self.gap_sink = gap_sink  # generation: each measured request's gaps between output events
         self.progress = CellProgress(spec)
         self._warmed = 0
         self._go = asyncio.Event()
@@ -193,8 +195,10 @@ class CellLoad:
             record = RequestRecord(
                 self.spec.index, end - self.run_t0, end - start, True, outcome.items, outcome.status,
                 tokens=outcome.tokens, tokens_estimated=outcome.tokens_estimated, server_s=outcome.server_s,
-                extra=outcome.extra, warmup=warmup,
+                extra=outcome.extra, warmup=warmup, gen=outcome.gen,
             )
+            if outcome.gaps and not warmup and self.gap_sink is not None:
+                self.gap_sink(outcome.gaps)
         self.sink(record)
         if warmup:
             return

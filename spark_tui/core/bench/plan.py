@@ -9,13 +9,24 @@ from typing import Any
 from spark_tui.core.bench.adapters import adapter_class
 from spark_tui.core.bench.adapters_base import AdapterOptions, PayloadSettings
 from spark_tui.core.bench.http import Endpoint
-from spark_tui.models.settings import BenchConfig
 from spark_tui.core.masking import MASK, is_secret_name, mask_any
 from spark_tui.models.bench import BenchKind, CellSpec
 from spark_tui.models.probes import redact_url
+from spark_tui.models.settings import BenchConfig
 
 GIB = 1024**3
 MAX_CELLS = 400
+MAX_TOKENS = 1_000_000
+SLO_NAMES = ("ttft", "itl", "tpot", "e2e")
+# `--preset prefill-decode`, as llama-bench's pp/tg: prompt processing at output 1, then 128
+# tokens generated after a short prompt and at depth (the Spark's published figures are pp2048, tg128)
+PREFILL_INPUTS = (512, 1024, 2048, 4096, 8192, 16384)
+DECODE_DEPTHS = (32, 4096, 16384)
+PRESETS: dict[str, tuple[tuple[int, int], ...]] = {
+    "prefill-decode": tuple((n, 1) for n in PREFILL_INPUTS) + tuple((d, 128) for d in DECODE_DEPTHS),
+}
+GENERATE_LENGTHS = ((512, 128),)
+GENERATE_CONCURRENCIES = (1, 4, 16)
 WARMUP_TIMEOUT_S = 120.0  # Ollama and vLLM load a model within this; a server silent for longer is stuck
 
 
@@ -42,15 +53,30 @@ class BenchPlan:
     options: AdapterOptions = field(default_factory=AdapterOptions)
     payload: PayloadSettings = field(default_factory=PayloadSettings)
     service: str | None = None  # the service's name, when started from the dashboard
+    # generation only
+    lengths: tuple[tuple[int, int], ...] = ()  # (input tokens, output tokens) per cell, swept in order
+    shared_prefix: bool = False  # prompts share all but their last words (prefix caches may help)
+    force_length: bool = True  # send ignore_eos / min_tokens so outputs have the asked length
+    slo: tuple[tuple[str, float], ...] = ()  # ("ttft", 2.0), ("itl", 0.05): goodput
+
+    @property
+    def slo_map(self) -> dict[str, float]:
+        return dict(self.slo)
 
     @property
     def payload_variants(self) -> tuple[str, ...]:
-        return self.payloads or adapter_class(self.adapter).payloads[:1]
+        return self.payloads or adapter_class(self.adapter, self.kind).payloads[:1]
 
     def cells(self) -> tuple[CellSpec, ...]:
-        """Cells in run order: per payload, per batch size, concurrency rising (so the ramp guard can stop it)."""
+        """Cells in run order: per payload, per batch size, concurrency rising (so the ramp guard can stop it);
+        generation: per (input, output) length, concurrency rising."""
         duration = None if self.requests else self.duration_s
         specs = []
+        if self.kind == "generate":
+            for input_tokens, output_tokens in self.lengths:
+                for concurrency in self.concurrencies:
+                    specs.append(CellSpec(len(specs), "prompt", 1, concurrency, duration, self.requests, input_tokens, output_tokens))
+            return tuple(specs)
         for payload in self.payload_variants:
             for batch in self.batch_sizes:
                 for concurrency in self.concurrencies:
@@ -73,6 +99,15 @@ class BenchPlan:
             raise PlanError(
                 f"{cls.name} takes {cls.fixed_batch} item per request: use --batch {cls.fixed_batch} and sweep --concurrency instead"
             )
+        if self.kind == "generate":
+            if not self.lengths:
+                raise PlanError("give at least one input and output length (--input-tokens, --output-tokens)")
+            for input_tokens, output_tokens in self.lengths:
+                if not (1 <= input_tokens <= MAX_TOKENS and 1 <= output_tokens <= MAX_TOKENS):
+                    raise PlanError(f"token lengths must be between 1 and {MAX_TOKENS}, got input {input_tokens}, output {output_tokens}")
+            for name, limit in self.slo:
+                if name not in SLO_NAMES or not limit > 0:
+                    raise PlanError(f"SLO {name}={limit:g}: expected {', '.join(SLO_NAMES)} with a time above 0")
         for payload in self.payloads:
             if payload not in cls.payloads:
                 raise PlanError(f"{cls.name} cannot send {payload!r}: expected one of {', '.join(cls.payloads)}")
@@ -131,6 +166,8 @@ class BenchPlan:
                 "docling_async_pages": options.docling_async_pages,
             },
             "payload": {"text_words": self.payload.text_words, "doc_pages": self.payload.doc_pages, "ring": self.payload.ring},
+            **({"lengths": [list(pair) for pair in self.lengths], "shared_prefix": self.shared_prefix,
+                "force_length": self.force_length, "slo": self.slo_map} if self.kind == "generate" else {}),
         }
 
 
@@ -169,12 +206,42 @@ SERVICE_ADAPTERS: dict[str, tuple[str, dict[str, Any]]] = {
     "nv-embed": ("nvembed", {}),
     "omniparser": ("omniparser", {}),
     "docling": ("docling", {}),
+    # servers that only generate text: `b` on them opens a generation benchmark
+    "sglang": ("openai-chat", {}),
+    "llamacpp": ("openai-chat", {}),
+    "tgi": ("openai-chat", {}),
+    "trtllm": ("openai-chat", {}),
+    "litellm": ("openai-chat", {}),
 }
+
+
+# Services that generate text and the adapter each speaks (the screen's generation plans, later)
+GENERATION_SERVICE_ADAPTERS: dict[str, str] = {
+    "vllm": "openai-chat",
+    "sglang": "openai-chat",
+    "trtllm": "openai-chat",
+    "nim": "openai-chat",
+    "litellm": "openai-chat",
+    "tgi": "openai-chat",  # TGI's Messages API (/v1/chat/completions)
+    "llamacpp": "openai-chat",  # "llamacpp" (native /completion) when llama.cpp's own timings are wanted
+    "ollama": "ollama",
+}
+
+
+def generation_plan_for_service(preset: str, url: str, settings: BenchConfig | None = None, *, model: str | None = None,
+                                service: str | None = None) -> BenchPlan:
+    """A generation plan with defaults for a service that serves text generation."""
+    try:
+        adapter = GENERATION_SERVICE_ADAPTERS[preset]
+    except KeyError:
+        raise PlanError(f"no generation benchmark for {preset!r} services (they exist for {', '.join(GENERATION_SERVICE_ADAPTERS)})") from None
+    plan = plan_from_settings(settings or BenchConfig(), "generate", adapter, url)
+    return replace(plan, options=replace(plan.options, model=model), service=service)
 
 
 def plan_from_settings(settings: BenchConfig, kind: BenchKind, adapter: str, url: str) -> BenchPlan:
     """A plan from the [bench] config section: embed and parse sweeps have their own defaults."""
-    cls = adapter_class(adapter)
+    cls = adapter_class(adapter, kind)
     if cls.fixed_batch is not None:
         batch_sizes: tuple[int, ...] = (cls.fixed_batch,)
     else:
@@ -184,7 +251,7 @@ def plan_from_settings(settings: BenchConfig, kind: BenchKind, adapter: str, url
         adapter=adapter,
         url=url,
         batch_sizes=batch_sizes,
-        concurrencies=settings.parse_concurrencies if kind == "parse" else settings.concurrencies,
+        concurrencies=GENERATE_CONCURRENCIES if kind == "generate" else settings.parse_concurrencies if kind == "parse" else settings.concurrencies,
         duration_s=settings.duration,
         requests=settings.requests,
         warmup_requests=settings.warmup_requests,
@@ -193,7 +260,35 @@ def plan_from_settings(settings: BenchConfig, kind: BenchKind, adapter: str, url
         memory_floor_bytes=int(settings.memory_floor_gib * GIB),
         max_error_rate=settings.max_error_rate,
         payload=PayloadSettings(text_words=settings.text_words, doc_pages=settings.doc_pages),
+        lengths=GENERATE_LENGTHS if kind == "generate" else (),
     )
+
+
+def parse_slo(text: str) -> tuple[tuple[str, float], ...]:
+    """'ttft=2s,itl=50ms' -> (("ttft", 2.0), ("itl", 0.05)); PlanError names the bad part."""
+    out = []
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        name, sep, value = part.partition("=")
+        name = name.lower()
+        if not sep or name not in SLO_NAMES:
+            raise PlanError(f"--slo: {part!r}: expected NAME=TIME with NAME one of {', '.join(SLO_NAMES)}, e.g. ttft=2s,itl=50ms")
+        scale = 1.0
+        for suffix, factor in (("ms", 1e-3), ("us", 1e-6), ("s", 1.0)):
+            if value.endswith(suffix):
+                value, scale = value[: -len(suffix)], factor
+                break
+        try:
+            seconds = float(value) * scale
+        except ValueError:
+            raise PlanError(f"--slo: {part!r}: {value!r} is not a time (e.g. 2s, 50ms)") from None
+        if not seconds > 0:
+            raise PlanError(f"--slo: {part!r}: the time must be above 0")
+        out.append((name, seconds))
+    if not out:
+        raise PlanError("--slo: expected e.g. ttft=2s,itl=50ms")
+    return tuple(out)
 
 
 def plan_for_service(preset: str, url: str, settings: BenchConfig | None = None, *, model: str | None = None, service: str | None = None) -> BenchPlan:

@@ -50,8 +50,48 @@ class Extras:
         return cls(tuple(means), tuple(counts))
 
 
+def is_generation(summaries: Sequence[CellSummary]) -> bool:
+    return any(s.spec.input_tokens is not None for s in summaries)
+
+
+def generation_columns(summaries: Sequence[CellSummary]) -> list[Column]:
+    """A generation run's table: lengths, output token rates, TTFT/ITL/TPOT/e2e, goodput, energy."""
+    goodput = [Column("goodput", 2)] if any(s.goodput is not None for s in summaries) else []
+    return [
+        Column("#", 1), Column("in", 1), Column("out", 1), Column("conc", 1), Column("status", 1, text=True),
+        Column("out tok/s", 1), Column("tok/s/user", 2), Column("req/s", 4),
+        Column("TTFT p50 ms", 1), Column("TTFT p99 ms", 3), Column("ITL p50 ms", 1), Column("ITL p99 ms", 3),
+        Column("TPOT p50 ms", 5), Column("gap p99 ms", 6), Column("e2e p50 s", 4), Column("e2e p99 s", 5), *goodput,
+        Column("errors", 1), Column("GPU %", 5), Column("GPU W", 5), Column("tok/J", 4),
+    ]
+
+
+def generation_cells(s: CellSummary, summaries: Sequence[CellSummary] = ()) -> tuple[str, ...]:
+    machine = s.machine
+    rate = _num(s.output_tokens_per_s, 0)
+    if s.output_tokens_per_s is not None and s.tokens_estimated:
+        rate = "~" + rate
+
+    def q(stats: object, name: str, scale: float = 1000) -> str:
+        value = getattr(stats, name) if stats is not None else None
+        return _num(value * scale if value is not None else None, 1 if scale != 1 else 2)
+
+    goodput = [f"{s.goodput.share:.0%}" if s.goodput else "n/a"] if any(x.goodput is not None for x in summaries) else []
+    return (
+        str(s.spec.index + 1), str(s.spec.input_tokens), str(s.spec.output_tokens), str(s.spec.concurrency), s.status,
+        rate, _num(s.output_tokens_per_s_per_user, 1), _num(s.requests_per_s, 2),
+        q(s.ttft, "p50"), q(s.ttft, "p99"), q(s.itl, "p50"), q(s.itl, "p99"), q(s.tpot, "p50"), q(s.event_gap, "p99"),
+        q(s.e2e, "p50", 1), q(s.e2e, "p99", 1), *goodput,
+        f"{s.error_count}/{s.requests}" if s.requests else "0",
+        _num(machine.gpu_util_mean if machine else None, 0), _num(machine.gpu_power_mean if machine else None, 0),
+        _num(s.output_tokens_per_joule, 2),
+    )
+
+
 def summary_columns(unit: str, summaries: Sequence[CellSummary] = ()) -> list[Column]:
     """The table's columns; a sweep dimension with one value ranks low (it says nothing per row)."""
+    if is_generation(summaries):
+        return generation_columns(summaries)
 
     def varies(values: set[object]) -> bool:
         return len(values) > 1
@@ -97,10 +137,14 @@ def _ms(value: float | None) -> str:
 def summary_cells(s: CellSummary, summaries: Sequence[CellSummary] = ()) -> tuple[str, ...]:
     """One table row, columns as `summary_headers(unit, summaries)`: "n/a" where nothing was
     measured; "~" marks estimated token rates."""
+    if is_generation(summaries) or (not summaries and s.spec.input_tokens is not None):
+        return generation_cells(s, summaries or (s,))
     lat, machine = s.latency, s.machine
     tokens = _num(s.tokens_per_s, 0)
     if s.tokens_per_s is not None and s.tokens_estimated:
         tokens = "~" + tokens
+    elif s.tokens_per_s is not None and s.tokens_source and s.tokens_source.startswith("the server's own count"):
+        tokens = "?" + tokens  # a count the server calls tokens that is not (characters)
     row = [
         str(s.spec.index + 1), s.spec.payload, str(s.spec.batch), str(s.spec.concurrency), s.status,
         _num(s.requests_per_s, 2), _num(s.items_per_s, 1), tokens,

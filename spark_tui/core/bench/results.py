@@ -29,7 +29,14 @@ from typing import Any, BinaryIO, TextIO
 import msgspec
 
 from spark_tui import __version__
-from spark_tui.models.bench import CellSpec, CellSummary, MachineReading, RequestRecord, RunStatus, ServerInfo
+from spark_tui.models.bench import (
+    CellSpec,
+    CellSummary,
+    MachineReading,
+    RequestRecord,
+    RunStatus,
+    ServerInfo,
+)
 from spark_tui.paths import data_dir
 
 log = logging.getLogger(__name__)
@@ -192,23 +199,31 @@ class RunStore:
 
     def flush(self) -> None:
         """Write what is buffered: the runner calls this each second and at every cell's end."""
+        self.flush_records()
+        if self._timeseries is not None:
+            self._timeseries.flush()
+
+    def flush_records(self) -> None:
+        """Hand the finished requests to the kernel (the runner does so every 50 ms): after that a
+        kill -9 cannot lose them."""
         if self._records and self._requests_bin is not None:
             self._requests_bin.write(_encoder.encode_lines(self._records))
             self._records.clear()
             self._requests_bin.flush()
-        if self._timeseries is not None:
-            self._timeseries.flush()
 
     def write_summary(self, summaries: Sequence[CellSummary]) -> None:
         means = sorted({k for s in summaries for k in s.extra_means})
         counts = sorted({k for s in summaries for k in s.extra_counts})
+        generation = any(s.spec.input_tokens is not None for s in summaries)
+        gen_columns = GENERATION_COLUMNS if generation else ()
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(SUMMARY_COLUMNS[:-1] + tuple(f"{k}_mean" for k in means) + tuple(f"{k}_counts" for k in counts) + SUMMARY_COLUMNS[-1:])
+        writer.writerow(SUMMARY_COLUMNS[:-1] + gen_columns + tuple(f"{k}_mean" for k in means) + tuple(f"{k}_counts" for k in counts) + SUMMARY_COLUMNS[-1:])
         for s in summaries:
             row = summary_row(s)
+            gen = generation_row(s) if generation else ()
             extras = [s.extra_means.get(k) for k in means] + [";".join(f"{label}:{n}" for label, n in s.extra_counts.get(k, {}).items()) for k in counts]
-            writer.writerow([_cell(v) for v in row[:-1] + tuple(extras) + row[-1:]])
+            writer.writerow([_cell(v) for v in row[:-1] + gen + tuple(extras) + row[-1:]])
         _atomic_write(self.directory / "summary.csv", out.getvalue().encode("utf-8"))
 
     def close(self) -> None:
@@ -235,6 +250,27 @@ def summary_row(s: CellSummary) -> tuple[Any, ...]:
         machine.gpu_util_mean if machine else None, machine.gpu_power_mean if machine else None,
         machine.gpu_power_max if machine else None, machine.gpu_temp_max if machine else None,
         machine.mem_available_min if machine else None, s.reason,
+    )
+
+
+GENERATION_COLUMNS = (
+    "input_tokens", "output_tokens", "output_tokens_per_s", "output_tokens_per_s_per_user", "input_tokens_per_s",
+    *(f"{name}_{q}_ms" for name in ("ttft", "itl", "tpot", "e2e", "event_gap") for q in ("mean", "p50", "p90", "p99")),
+    "input_tokens_mean", "output_tokens_mean", "short_requests", "tokens_source", "goodput_share", "goodput_requests_per_s",
+    "output_tokens_per_joule",
+)
+
+
+def generation_row(s: CellSummary) -> tuple[Any, ...]:
+    def ms(stats: Any) -> list[float | None]:
+        return [getattr(stats, q) * 1000 if stats is not None else None for q in ("mean", "p50", "p90", "p99")]
+
+    good = s.goodput
+    return (
+        s.spec.input_tokens, s.spec.output_tokens, s.output_tokens_per_s, s.output_tokens_per_s_per_user, s.input_tokens_per_s,
+        *ms(s.ttft), *ms(s.itl), *ms(s.tpot), *ms(s.e2e), *ms(s.event_gap),
+        s.input_tokens_mean, s.output_tokens_mean, s.short_requests, s.tokens_source,
+        good.share if good else None, good.requests_per_s if good else None, s.output_tokens_per_joule,
     )
 
 

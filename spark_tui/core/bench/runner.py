@@ -27,14 +27,25 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from spark_tui.core.bench.adapters import make_adapter
-from spark_tui.core.bench.adapters_base import TOO_LARGE_HINT, Adapter, Job, RequestError
+from spark_tui.core.bench.adapters_base import (
+    TOO_LARGE_HINT,
+    Adapter,
+    Job,
+    RequestError,
+)
+from spark_tui.core.bench.adapters_gen import GenerationAdapter
 from spark_tui.core.bench.guards import MemoryGuard, SweepGuard
 from spark_tui.core.bench.http import Connection
 from spark_tui.core.bench.loadgen import CellLoad, ConnectionPool
 from spark_tui.core.bench.machine import MachineSampler, meminfo_sampler
 from spark_tui.core.bench.plan import BenchPlan, PlanError
 from spark_tui.core.bench.results import RunStore, environment
-from spark_tui.core.bench.stats import CellAccumulator, RollingLatency, SecondBucket, percentile
+from spark_tui.core.bench.stats import (
+    CellAccumulator,
+    RollingLatency,
+    SecondBucket,
+    percentile,
+)
 from spark_tui.models.bench import (
     BenchEvent,
     CellFinished,
@@ -60,6 +71,7 @@ EventSink = Callable[[BenchEvent], None]
 T = TypeVar("T")
 
 EVENT_STEP_S = 0.25  # RequestsFinished at most this often
+FLUSH_STEP_S = 0.05  # requests.jsonl is written at least this often: a kill -9 loses no more than this
 PREFLIGHT_TIMEOUT_S = 60.0
 ROLLING_WINDOW_S = 5.0
 WARMUP_QUIET_S = 0.5  # a warm-up answer slower than this is reported while it is awaited (WarmupTick)
@@ -124,6 +136,23 @@ async def run_benchmark_async(
     return await run.run(cancel or asyncio.Event())
 
 
+def generation_warnings(summary: CellSummary) -> list[str]:
+    """What a generation cell's figures need said: outputs shorter than asked, prompts far from
+    the asked length (checked against the server's own count), token counts estimated."""
+    spec, out = summary.spec, []
+    if spec.input_tokens is None or not summary.ok:
+        return out
+    label = f"cell {spec.index + 1} ({spec.label})"
+    if summary.short_requests:
+        out.append(f"{label}: {summary.short_requests} of {summary.ok} requests stopped before {spec.output_tokens} tokens "
+                   f"(mean {summary.output_tokens_mean or 0:.0f}): the server stopped early")
+    if summary.input_tokens_mean is not None and abs(summary.input_tokens_mean - spec.input_tokens) > max(8, 0.1 * spec.input_tokens):
+        out.append(f"{label}: prompts were {summary.input_tokens_mean:.0f} tokens by the server's count, not {spec.input_tokens}")
+    if summary.tokens_source and summary.tokens_source.startswith("estimated"):
+        out.append(f"{label}: token counts {summary.tokens_source}")
+    return out
+
+
 def warmup_stop_reason(exc: RequestError, timeout_s: float) -> str | None:
     """Why a failed warm-up request ends the run, or None when the sweep may still learn something:
     nothing answers, the wrong adapter or path, a refusal that is not about the batch's size."""
@@ -148,7 +177,10 @@ class _Run:
         self._on_event = on_event
         self.sampler = sampler
         self.cells = plan.cells()
-        self.adapter: Adapter = make_adapter(plan.adapter, plan.url, plan.options, plan.payload)
+        self.adapter: Adapter = make_adapter(plan.adapter, plan.url, plan.options, plan.payload, plan.kind)
+        if isinstance(self.adapter, GenerationAdapter):
+            self.adapter.shared_prefix = plan.shared_prefix
+            self.adapter.force_length = plan.force_length
         self.pool = ConnectionPool(self.adapter.endpoint)
         self.memory_guard = MemoryGuard(plan.memory_floor_bytes)
         self.summaries: list[CellSummary] = []
@@ -165,6 +197,8 @@ class _Run:
         self.bucket = SecondBucket(0)
         self.last_tick = self.run_t0
         self.rolling = RollingLatency(ROLLING_WINDOW_S)
+        self.rolling_ttft = RollingLatency(ROLLING_WINDOW_S)
+        self.rolling_itl = RollingLatency(ROLLING_WINDOW_S)
         self.pending: list[RequestRecord] = []
         self.pending_cell = WARMUP_CELL
         self.warmup_wait: tuple[int, float] | None = None  # (warm-up request number, perf_counter when sent)
@@ -172,7 +206,7 @@ class _Run:
         self._sampling = False
         self._sampler_failed = False
         self._sampler_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-sampler")
-        self._jobs: dict[tuple[str, int], list[Job]] = {}
+        self._jobs: dict[tuple[Any, ...], list[Job]] = {}
         self._event_errors = 0
 
     # --- events ---
@@ -196,6 +230,7 @@ class _Run:
         loop = asyncio.get_running_loop()
         canceller = asyncio.create_task(self._watch_cancel(cancel))
         ticker = asyncio.create_task(self._ticker())
+        flusher = asyncio.create_task(self._flusher())
         self._sample(loop)
         status: RunStatus = "failed"
         reason: str | None = None
@@ -207,8 +242,11 @@ class _Run:
         finally:
             canceller.cancel()
             ticker.cancel()
+            flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
             self._flush_events()
             self.pool.close()
             self._sampler_pool.shutdown(wait=False, cancel_futures=True)
@@ -305,14 +343,59 @@ class _Run:
         finally:
             connection.close()
 
+    async def _calibrate(self, connection: Connection, adapter: GenerationAdapter, notes: list[str]) -> str | None:
+        """Generation: learn how many words make how many prompt tokens on this server (two short
+        prompts it counts), and whether it takes ignore_eos / min_tokens. Returns why the run
+        cannot go on, or None."""
+        points: list[tuple[int, int]] = []
+        for index in range(len(adapter.calibration_jobs())):
+            for attempt in range(2):
+                job = adapter.calibration_jobs()[index]  # made again: the fields sent may have changed
+                start = time.perf_counter()
+                try:
+                    outcome = await adapter.execute(connection, job, self.plan.warmup_timeout_s)
+                except RequestError as exc:
+                    end = time.perf_counter()
+                    self._sink(RequestRecord(WARMUP_CELL, end - self.run_t0, end - start, False, job.items, exc.status, exc.error, exc.message, warmup=True))
+                    if attempt == 0 and exc.error in ("400", "422") and adapter.without_length_fields():
+                        notes.append(f"the server refused ignore_eos/min_tokens ({exc.message}): sent without them, outputs may stop early")
+                        self.notice("warning", notes[-1])
+                        continue
+                    stop = warmup_stop_reason(exc, self.plan.warmup_timeout_s)
+                    if stop is not None:
+                        return stop
+                    notes.append(f"prompt length calibration failed: {exc.message}")
+                    return None
+                end = time.perf_counter()
+                self._sink(RequestRecord(WARMUP_CELL, end - self.run_t0, end - start, True, outcome.items, outcome.status,
+                                         tokens=outcome.tokens, tokens_estimated=outcome.tokens_estimated, server_s=outcome.server_s,
+                                         extra=outcome.extra, warmup=True, gen=outcome.gen))
+                if outcome.gen is not None and outcome.gen.input_tokens:
+                    points.append((job.meta.words, outcome.gen.input_tokens))
+                break
+        if adapter.calibration.fit(points):
+            cal = adapter.calibration
+            notes.append(f"prompt lengths calibrated on the server's counts: {cal.per_word:.2f} tokens per word, {cal.overhead:+.0f} per prompt")
+            self.notice("info", notes[-1])
+        else:
+            notes.append(f"the server did not count prompt tokens usably: prompts are built at ~{adapter.calibration.per_word:g} tokens per word (estimated)")
+            self.notice("warning", notes[-1])
+        self._jobs.clear()
+        return None
+
     async def _warmup(self, connection: Connection, server: ServerInfo) -> ServerInfo:
         spec = self.cells[0]
         batch = min(s.batch for s in self.cells)
         if server.max_batch is not None:
             batch = min(batch, server.max_batch)
-        jobs = await self._jobs_for(spec.payload, batch)
-        latencies: list[float] = []
         notes = list(server.notes)
+        if isinstance(self.adapter, GenerationAdapter):
+            stop = await self._calibrate(connection, self.adapter, notes)
+            if stop is not None:
+                return replace(server, problem=stop, notes=tuple(notes))
+        jobs = await self._jobs_for(replace(spec, batch=batch))
+        latencies: list[float] = []
+        checked_tokens = False
         for i in range(self.plan.warmup_requests):
             job = jobs[i % len(jobs)]
             start = time.perf_counter()
@@ -332,24 +415,31 @@ class _Run:
                 self.warmup_wait = None
             end = time.perf_counter()
             latencies.append(end - start)
+            check_tokens = getattr(self.adapter, "check_token_counts", None)
+            if check_tokens is not None and not checked_tokens and outcome.tokens and not outcome.tokens_estimated:
+                checked_tokens = True
+                said = await check_tokens(connection, job, outcome.tokens)
+                if said:
+                    notes.append(said)
+                    self.notice("warning", said)
             self._sink(RequestRecord(WARMUP_CELL, end - self.run_t0, end - start, True, outcome.items, outcome.status,
                                      tokens=outcome.tokens, tokens_estimated=outcome.tokens_estimated,
-                                     server_s=outcome.server_s, extra=outcome.extra, warmup=True))
+                                     server_s=outcome.server_s, extra=outcome.extra, warmup=True, gen=outcome.gen))
         vectors = getattr(self.adapter, "vectors", None)
         return replace(server, warmup_s=tuple(latencies), notes=tuple(notes), dimension=getattr(vectors, "dimension", None),
                        model=self.adapter.model or server.model)
 
-    async def _jobs_for(self, payload: str, batch: int) -> list[Job]:
-        key = (payload, batch)
+    async def _jobs_for(self, spec: CellSpec) -> list[Job]:
+        key = self.adapter.jobs_key(spec)
         if key not in self._jobs:
-            # payloads (4K frames, documents) can take a moment to make: keep the ticks going meanwhile
-            self._jobs[key] = await asyncio.to_thread(self.adapter.jobs, payload, batch)
+            # payloads (4K frames, documents, 16k-token prompts) can take a moment to make: keep the ticks going meanwhile
+            self._jobs[key] = await asyncio.to_thread(self.adapter.cell_jobs, spec)
         return self._jobs[key]
 
     async def _run_cell(self, spec: CellSpec) -> CellSummary:
         self.emit(CellStarted(spec, len(self.cells)))
         try:
-            jobs = await self._until_stopped(self._jobs_for(spec.payload, spec.batch))
+            jobs = await self._until_stopped(self._jobs_for(spec))
         except _Stopped:
             return CellSummary(spec, "cancelled", self._stop_reason())
         except (ValueError, OSError) as exc:
@@ -357,8 +447,10 @@ class _Run:
         self.cell = CellAccumulator()
         self.cell_readings = []
         self.rolling.clear()
+        self.rolling_ttft.clear()
+        self.rolling_itl.clear()
         load = CellLoad(spec, self.adapter, jobs, self.pool.take(spec.concurrency), self._sink,
-                        run_t0=self.run_t0, timeout=self.plan.timeout_s, warmup=self.plan.cell_warmup)
+                        run_t0=self.run_t0, timeout=self.plan.timeout_s, warmup=self.plan.cell_warmup, gap_sink=self._gaps)
         self.load = load
         try:
             elapsed, stopped = await load.run(self.hard_stop)
@@ -366,19 +458,29 @@ class _Run:
         finally:
             self.load = None
         self._flush_events()
-        return self.cell.summary(
+        summary = self.cell.summary(
             spec,
             elapsed,
             status="cancelled" if stopped else None,
             reason=self._stop_reason() if stopped else None,
             readings=self.cell_readings,
             max_error_rate=self.plan.max_error_rate,
+            slo=self.plan.slo_map or None,
         )
+        token_count = getattr(self.adapter, "token_count", None)
+        if token_count and summary.tokens_per_s is not None:  # the server's "tokens" are not tokens: say how to read them
+            summary = replace(summary, tokens_source=token_count)
+        return summary
+
+    def _gaps(self, gaps: list[float]) -> None:
+        self.cell.add_gaps(gaps)
 
     def _stop_reason(self) -> str:
         return self.abort_reason or "cancelled by the user"
 
     def _finish_cell(self, summary: CellSummary) -> None:
+        for warning in generation_warnings(summary):
+            self.notice("warning", warning)
         self.summaries.append(summary)
         try:
             self.store.set_summaries(self.summaries)
@@ -400,6 +502,12 @@ class _Run:
         self.bucket.add(record)
         if record.ok:
             self.rolling.add(record.t, record.latency_s)
+            gen = record.gen
+            if gen is not None:
+                if gen.ttft_s is not None:
+                    self.rolling_ttft.add(record.t, gen.ttft_s)
+                if gen.itl_s is not None:
+                    self.rolling_itl.add(record.t, gen.itl_s)
 
     # --- per step and per second ---
 
@@ -416,6 +524,18 @@ class _Run:
                 next_second = math.floor(now - self.run_t0) + 1
                 self._tick(now)
                 self._sample(loop)
+
+    async def _flusher(self) -> None:
+        """Write finished requests to requests.jsonl every FLUSH_STEP_S: a process killed with
+        SIGKILL keeps every request answered before that (a write to the page cache survives the
+        process; no fsync: a power cut is not the case here)."""
+        while True:
+            await asyncio.sleep(FLUSH_STEP_S)
+            try:
+                self.store.flush_records()
+            except OSError as exc:
+                self.notice("error", f"could not write results: {exc.strerror or exc}")
+                return
 
     def _flush_events(self) -> None:
         if self.pending:
@@ -445,6 +565,8 @@ class _Run:
         if measuring and self.reading is not None and not closing_cell:  # one reading per second
             self.cell_readings.append(self.reading)
         p50, p99 = self.rolling.percentiles(t)
+        ttft50, ttft99 = self.rolling_ttft.percentiles(t)
+        itl50, itl99 = self.rolling_itl.percentiles(t)
         done = len(self.summaries)
         fraction = progress.fraction(now) if progress else 0.0
         tokens = bucket.tokens if bucket.tokens_known and bucket.requests else None
@@ -463,6 +585,10 @@ class _Run:
             p50_s=p50,
             p99_s=p99,
             machine=self.reading,
+            ttft_p50_s=ttft50,
+            ttft_p99_s=ttft99,
+            itl_p50_s=itl50,
+            itl_p99_s=itl99,
         )
         bucket_p50 = bucket_p99 = None
         if bucket.latencies:

@@ -18,7 +18,14 @@ import msgspec
 
 from spark_tui.core.bench.results import runs_dir
 from spark_tui.core.bench.stats import best_cell, summarize_cell
-from spark_tui.models.bench import CellSpec, CellSummary, RequestRecord, RunStatus, SecondPoint, ServerInfo
+from spark_tui.models.bench import (
+    CellSpec,
+    CellSummary,
+    RequestRecord,
+    RunStatus,
+    SecondPoint,
+    ServerInfo,
+)
 
 MAX_LISTED = 500
 MAX_SECONDS = 86_400
@@ -98,24 +105,35 @@ def load_run(directory: str | os.PathLike[str], *, recompute: bool = True) -> Sa
     status = doc.get("status") if doc.get("status") in ("running", "completed", "failed", "cancelled", "aborted") else "interrupted"
     if status == "running" and not _still_running(doc):
         status = "interrupted"
+    run_id = str(doc.get("run_id") or run_id)
     cells = convert(doc.get("cells") or [], tuple[CellSpec, ...], "cells") or ()
     summaries = list(convert(doc.get("summaries") or [], tuple[CellSummary, ...], "summaries") or ())
     if recompute and status not in ("completed", "running"):
-        summaries.extend(_recompute_missing(path, cells, summaries, problems))
+        plan = doc.get("plan") if isinstance(doc.get("plan"), dict) else {}
+        slo = plan.get("slo") if isinstance(plan.get("slo"), dict) else None
+        summaries.extend(_recompute_missing(path, cells, summaries, problems, slo))
+    reason = doc.get("reason") if isinstance(doc.get("reason"), str) else None
     return SavedRun(
         run_id=str(doc.get("run_id") or run_id),
         directory=path,
         status=status,  # type: ignore[arg-type]
-        reason=doc.get("reason") if status != "interrupted" else (doc.get("reason") or "the process ended before the run finished"),
-        started_at=doc.get("started_at"),
-        finished_at=doc.get("finished_at"),
+        reason=reason if status != "interrupted" else (reason or "the process ended before the run finished"),
+        started_at=_time(doc.get("started_at")),
+        finished_at=_time(doc.get("finished_at")),
         plan=doc.get("plan") if isinstance(doc.get("plan"), dict) else {},
         environment=doc.get("environment") if isinstance(doc.get("environment"), dict) else {},
-        server=convert(doc["server"], ServerInfo, "server") if doc.get("server") else None,
+        server=convert(doc["server"], ServerInfo, "server") if isinstance(doc.get("server"), dict) else None,
         cells=tuple(cells),
         summaries=tuple(summaries),
         problem="; ".join(problems) or None,
     )
+
+
+def _time(value: Any) -> float | None:
+    """A wall-clock time from run.json, or None when it is not one (a damaged file)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e11:
+        return None
+    return float(value)
 
 
 def _still_running(doc: dict[str, Any]) -> bool:
@@ -184,7 +202,8 @@ def read_throughput(directory: str | os.PathLike[str]) -> list[SecondPoint]:
     return points
 
 
-def _recompute_missing(path: Path, cells: tuple[CellSpec, ...], summaries: list[CellSummary], problems: list[str]) -> list[CellSummary]:
+def _recompute_missing(path: Path, cells: tuple[CellSpec, ...], summaries: list[CellSummary], problems: list[str],
+                       slo: dict[str, float] | None = None) -> list[CellSummary]:
     done = {s.spec.index for s in summaries}
     missing = {c.index: c for c in cells if c.index not in done}
     if not missing:
@@ -198,7 +217,7 @@ def _recompute_missing(path: Path, cells: tuple[CellSpec, ...], summaries: list[
         first_start = min(r.t - r.latency_s for r in cell_records)
         elapsed = max(r.t for r in cell_records) - first_start
         result.append(summarize_cell(missing[index], cell_records, elapsed, status="cancelled",
-                                     reason="the run stopped during this cell (summary rebuilt from requests.jsonl)"))
+                                     reason="the run stopped during this cell (summary rebuilt from requests.jsonl)", slo=slo))
     return result
 
 
@@ -211,6 +230,8 @@ class CellComparison:
     concurrency: int
     a: CellSummary | None
     b: CellSummary | None
+    input_tokens: int | None = None  # generation cells
+    output_tokens: int | None = None
 
     @property
     def items_per_s_ratio(self) -> float | None:
@@ -227,14 +248,12 @@ class CellComparison:
 
 
 def compare_runs(a: SavedRun, b: SavedRun) -> list[CellComparison]:
-    """Cells of both runs matched by (payload, batch, concurrency), in a's order then b's extras."""
-    def key(s: CellSummary) -> tuple[str, int, int]:
-        return (s.spec.payload, s.spec.batch, s.spec.concurrency)
-
-    left = {key(s): s for s in a.summaries}
-    right = {key(s): s for s in b.summaries}
+    """Cells of both runs matched by (payload, batch, concurrency, and the lengths of generation
+    cells), in a's order then b's extras."""
+    left = {s.spec.key: s for s in a.summaries}
+    right = {s.spec.key: s for s in b.summaries}
     order = list(left) + [k for k in right if k not in left]
-    return [CellComparison(k[0], k[1], k[2], left.get(k), right.get(k)) for k in order]
+    return [CellComparison(k[0], k[1], k[2], left.get(k), right.get(k), k[3], k[4]) for k in order]
 
 
 def resolve_run(name: str, base: str | os.PathLike[str] | None = None) -> Path:

@@ -12,6 +12,7 @@ from spark_tui.models.bench import (
     CellSpec,
     CellStatus,
     CellSummary,
+    GoodputStats,
     LatencyStats,
     MachineReading,
     MachineStats,
@@ -93,6 +94,13 @@ class CellAccumulator:
         self.server_times = array("d")
         self.extra_sums: dict[str, list[float]] = {}  # key -> [sum, count]
         self.extra_labels: dict[str, Counter[str]] = {}
+        self.gen: GenAccumulator | None = None
+
+    def add_gaps(self, gaps: Sequence[float]) -> None:
+        """The gaps between one generation request's output events (kept here, not on disk)."""
+        if self.gen is None:
+            self.gen = GenAccumulator()
+        self.gen.gaps.extend(gaps)
 
     def add(self, record: RequestRecord) -> None:
         if record.warmup:
@@ -111,6 +119,10 @@ class CellAccumulator:
             self.tokens += record.tokens
             self.tokens_estimated = self.tokens_estimated or record.tokens_estimated
         self.latencies.append(record.latency_s)
+        if record.gen is not None:
+            if self.gen is None:
+                self.gen = GenAccumulator()
+            self.gen.add(record)
         if record.server_s is not None:
             self.server_times.append(record.server_s)
         if record.extra:
@@ -131,6 +143,7 @@ class CellAccumulator:
         reason: str | None = None,
         readings: Sequence[MachineReading] = (),
         max_error_rate: float = 0.05,
+        slo: dict[str, float] | None = None,
     ) -> CellSummary:
         """Throughput counts successful requests only; latency percentiles are over successes too
         (an instant 429 is not a fast answer). Without an explicit `status`, it is judged here."""
@@ -158,6 +171,8 @@ class CellAccumulator:
             extra_counts={k: dict(sorted(c.items())) for k, c in sorted(self.extra_labels.items())},
             machine=machine_stats(readings),
         )
+        if self.gen is not None and self.gen.count:
+            summary = self.gen.apply(summary, elapsed_s, slo)
         if status is None:
             status, judged_reason = judge_cell(summary, max_error_rate)
             reason = reason or judged_reason
@@ -173,12 +188,93 @@ def summarize_cell(
     reason: str | None = None,
     readings: Sequence[MachineReading] = (),
     max_error_rate: float = 0.05,
+    slo: dict[str, float] | None = None,
 ) -> CellSummary:
     """Summary of one cell's measured (non-warm-up) requests over `elapsed_s` seconds."""
     accumulator = CellAccumulator()
     for record in records:
         accumulator.add(record)
-    return accumulator.summary(spec, elapsed_s, status=status, reason=reason, readings=readings, max_error_rate=max_error_rate)
+    return accumulator.summary(spec, elapsed_s, status=status, reason=reason, readings=readings, max_error_rate=max_error_rate, slo=slo)
+
+
+NAN = float("nan")
+
+
+class GenAccumulator:
+    """A generation cell's per-request figures, in parallel arrays (NaN where a figure does not
+    exist, e.g. ITL of a one-token answer), so goodput can test every SLO on the same request."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.ttft = array("d")
+        self.itl = array("d")
+        self.tpot = array("d")
+        self.e2e = array("d")
+        self.gaps = array("d")
+        self.input_tokens = 0
+        self.input_known = 0
+        self.output_tokens = 0
+        self.short = 0
+        self.sources: Counter[str] = Counter()
+
+    def add(self, record: RequestRecord) -> None:
+        gen = record.gen
+        assert gen is not None
+        self.count += 1
+        self.ttft.append(NAN if gen.ttft_s is None else gen.ttft_s)
+        self.itl.append(NAN if gen.itl_s is None else gen.itl_s)
+        self.tpot.append(NAN if gen.tpot_s is None else gen.tpot_s)
+        self.e2e.append(record.latency_s)
+        if gen.input_tokens is not None:
+            self.input_tokens += gen.input_tokens
+            self.input_known += 1
+        self.output_tokens += gen.output_tokens or 0
+        self.short += gen.short
+        self.sources[gen.tokens_source] += 1
+
+    def apply(self, summary: CellSummary, elapsed_s: float, slo: dict[str, float] | None) -> CellSummary:
+        def known(values: array) -> list[float]:  # type: ignore[type-arg]
+            return [v for v in values if v == v]
+
+        def rate(amount: float) -> float | None:
+            return amount / elapsed_s if elapsed_s > 0 else None
+
+        itls = known(self.itl)
+        per_user = [1.0 / v for v in itls if v > 0]
+        output_rate = rate(self.output_tokens)
+        machine = summary.machine
+        joule = None
+        if output_rate is not None and machine is not None and machine.gpu_power_mean:
+            joule = output_rate / machine.gpu_power_mean
+        source = self.sources.most_common(1)[0][0] if self.sources else None
+        if len(self.sources) > 1:
+            source = "; ".join(f"{name} ({n})" for name, n in self.sources.most_common())
+        goodput = None
+        if slo:
+            figures = {"ttft": self.ttft, "itl": self.itl, "tpot": self.tpot, "e2e": self.e2e}
+            good = 0
+            for i in range(self.count):
+                # a figure that does not exist (ITL of a 1-token answer) cannot miss its SLO
+                if all(not figures[name][i] > limit for name, limit in slo.items() if name in figures):
+                    good += 1
+            goodput = GoodputStats(dict(slo), good, good / self.count, rate(good))
+        return replace(
+            summary,
+            output_tokens_per_s=output_rate,
+            output_tokens_per_s_per_user=math.fsum(per_user) / len(per_user) if per_user else None,
+            input_tokens_per_s=rate(self.input_tokens) if self.input_known == self.count else None,
+            ttft=latency_stats(known(self.ttft)),
+            itl=latency_stats(itls),
+            tpot=latency_stats(known(self.tpot)),
+            e2e=latency_stats(self.e2e),
+            event_gap=latency_stats(self.gaps),
+            input_tokens_mean=self.input_tokens / self.input_known if self.input_known else None,
+            output_tokens_mean=self.output_tokens / self.count,
+            short_requests=self.short,
+            tokens_source=source,
+            goodput=goodput,
+            output_tokens_per_joule=joule,
+        )
 
 
 def judge_cell(summary: CellSummary, max_error_rate: float) -> tuple[CellStatus, str | None]:
