@@ -20,8 +20,9 @@ import msgspec
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from spark_tui.commands import output_console
+from spark_tui.commands import output_console, plain
 from spark_tui.core.bench.adapters import (
     ADAPTERS,
     GEN_ADAPTERS,
@@ -57,6 +58,7 @@ from spark_tui.core.bench.saved_runs import (
 )
 from spark_tui.core.bench.stream import EventWriter
 from spark_tui.core.masking import mask_text
+from spark_tui.core.untrusted import clean
 from spark_tui.models.bench import (
     BenchEvent,
     CellFinished,
@@ -71,6 +73,28 @@ from spark_tui.models.settings import Config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 
+
+
+def seconds(text: str) -> float:
+    """A positive number of seconds, or a message that says what is wrong with it (#14: --duration -5)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a duration: give seconds above 0")
+    return value
+
+
+def count(text: str) -> int:
+    """A whole number above 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a count: give a whole number above 0")
+    return value
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
@@ -106,13 +130,13 @@ def _add_run_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
     if kind != "generate":
         parser.add_argument("--batch", metavar="LIST", help=batch_help(names))
     parser.add_argument("--concurrency", metavar="LIST", help="concurrency levels, e.g. 1,4 (requests in flight)")
-    parser.add_argument("--duration", type=float, metavar="SECONDS", help="seconds per cell (default 20)")
-    parser.add_argument("--requests", type=int, metavar="N", help="requests per cell instead of a duration")
+    parser.add_argument("--duration", type=seconds, metavar="SECONDS", help="seconds per cell (default 20)")
+    parser.add_argument("--requests", type=count, metavar="N", help="requests per cell instead of a duration")
     parser.add_argument("--warmup", type=int, metavar="N", help="discarded warm-up requests before the sweep (default 2)")
-    parser.add_argument("--warmup-timeout", type=float, metavar="SECONDS",
+    parser.add_argument("--warmup-timeout", type=seconds, metavar="SECONDS",
                         help=f"how long a warm-up request may wait for its answer, e.g. while the server loads a model "
                              f"(default {WARMUP_TIMEOUT_S:g}); no answer ends the run")
-    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="per-request timeout (default 60)")
+    parser.add_argument("--timeout", type=seconds, metavar="SECONDS", help="per-request timeout (default 60)")
     parser.add_argument("--memory-floor", type=float, metavar="GIB", help="abort when MemAvailable falls below (default 8)")
     parser.add_argument("--max-error-rate", type=float, metavar="FRACTION",
                         help="a cell with more failed requests (wrong answers included) fails, and concurrency is not raised further (default 0.05)")
@@ -355,7 +379,8 @@ def run_bench(args: argparse.Namespace, config: Config) -> int:
     elif not args.events:
         print_result(output_console(), result, progress.unit)
     if result.status == "cancelled":
-        print(f"cancelled: what was measured is saved in {result.run_dir}", file=err)
+        print(f"cancelled: what was measured is saved in {result.run_dir}" if result.run_dir
+              else "cancelled before the server answered: nothing measured, nothing saved", file=err)
         return EXIT_CANCELLED
     return EXIT_FAILED if result.failed else EXIT_OK
 
@@ -389,6 +414,8 @@ def print_result(console: Console, result: RunResult, unit: str) -> None:
         console.print(f"{result.status}: {result.reason}", soft_wrap=True)
     if result.run_dir:
         console.print(f"results: {result.run_dir}", soft_wrap=True)
+    elif result.status != "cancelled":
+        console.print("nothing was measured, so no run is saved", soft_wrap=True)
 
 
 def run_list(args: argparse.Namespace, config: Config) -> int:
@@ -401,7 +428,8 @@ def run_list(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         rows = [{"run_id": r.run_id, "directory": str(r.directory), "status": r.status, "kind": r.kind, "adapter": r.adapter,
                  "url": r.url, "model": r.server.model if r.server else None, "started_at": r.started_at,
-                 "cells": len(r.cells), "best_items_per_s": r.best_items_per_s, "problem": r.problem} for r in runs]
+                 "cells": len(r.cells), "cells_done": r.cells_done, "best_items_per_s": r.best_items_per_s,
+                 "reason": r.reason, "problem": r.problem} for r in runs]
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(rows), indent=2).decode() + "\n")
         return EXIT_OK
     console = output_console()
@@ -414,7 +442,9 @@ def run_list(args: argparse.Namespace, config: Config) -> int:
     for r in runs:
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started_at)) if r.started_at else "n/a"
         best = f"{r.best_items_per_s:,.1f}" if r.best_items_per_s is not None else "n/a"
-        table.add_row(r.run_id, started, r.status, r.adapter or "n/a", (r.server.model if r.server else None) or "n/a", str(len(r.cells)), best)
+        status = Text(r.status + (f": {clean(r.reason, max_len=60)}" if r.reason and r.status != "completed" else ""))
+        table.add_row(r.run_id, started, status, r.adapter or "n/a", plain((r.server.model if r.server else None) or "n/a"),
+                      f"{r.cells_done}/{len(r.cells)}", best)
     console.print(table)
     return EXIT_OK
 

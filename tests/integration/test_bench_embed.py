@@ -171,11 +171,14 @@ def test_overload_429_stops_raising_concurrency(tmp_path: Path) -> None:
     assert third.status == "skipped" and "concurrency not raised further: at 4" in (third.reason or "")
 
 
-def test_unreachable_url_fails_pre_flight_with_results_saved(tmp_path: Path) -> None:
+def test_unreachable_url_fails_pre_flight_and_leaves_no_run_behind(tmp_path: Path) -> None:
+    """#14: a start that never reached the server measured nothing: it is not kept in the saved
+    runs (they filled up with failed starts); the reason is in the result."""
     result = run_benchmark(BenchPlan("embed", "openai", "http://127.0.0.1:9", duration_s=1), results_dir=str(tmp_path))
     assert result.status == "failed"
     assert "connection refused" in (result.reason or "")
-    assert Path(result.run_dir or "", "run.json").exists()
+    assert result.run_dir is None
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()], "no files left"
 
 
 def test_wrong_adapter_for_the_server_is_named(tmp_path: Path) -> None:

@@ -88,3 +88,18 @@ def test_the_table_fits_80_columns_with_mean_and_p90_latency() -> None:
         assert name in header
     row = next(line for line in wide if line.split()[:1] == ["4"])
     assert "1.2" in row.split() and "8.1" in row.split()  # queue and inference ms
+
+
+@pytest.mark.parametrize(("flag", "value", "words"), [
+    ("--duration", "-5", "-5 is not a duration"),
+    ("--duration", "abc", "'abc' is not a number of seconds"),
+    ("--requests", "0", "0 is not a count"),
+])
+def test_bad_numbers_are_named_in_words(capsys, flag, value, words):
+    """#14: `--duration -5` said each cell needs a duration; it says what is wrong with -5."""
+    from spark_tui.cli import main
+
+    with pytest.raises(SystemExit) as exited:  # argparse's own exit, status 2, its message on stderr
+        main(["bench", "embed", "--url", "http://127.0.0.1:9", "--adapter", "tei", flag, value])
+    assert exited.value.code == 2
+    assert words in capsys.readouterr().err

@@ -154,3 +154,22 @@ def test_report_rows() -> None:
     assert dict(zip(headers, summary_cells(summary, [summary, timed]), strict=True))["server ms"] == "n/a"
     skipped = CellSummary(spec, "skipped", "batch 64 is over the server's limit of 32 items per request")
     assert cell_notes([summary, skipped]) == ["cell 3 (4k b=1 c=2) skipped: batch 64 is over the server's limit of 32 items per request"]
+
+
+def test_compare_keeps_the_sweeps_order_when_only_b_ran_a_cell() -> None:
+    """#14: cells only B ran were appended after A's; they sit where the sweep puts them."""
+    from spark_tui.core.bench.saved_runs import SavedRun
+    from spark_tui.models.bench import CellSpec, CellSummary
+
+    def summary(index: int, batch: int, concurrency: int) -> CellSummary:
+        return CellSummary(spec=CellSpec(index, "text", batch, concurrency, 5.0, None), status="ok", requests=10, ok=10)
+
+    def run(name: str, cells: list[tuple[int, int]]) -> SavedRun:
+        summaries = tuple(summary(i, batch, conc) for i, (batch, conc) in enumerate(cells))
+        return SavedRun(name, Path(name), "completed", None, None, None, summaries=summaries)
+
+    a = run("a", [(1, 1), (1, 8), (8, 1)])
+    b = run("b", [(1, 1), (1, 4), (1, 8), (8, 1), (8, 4)])
+    order = [(row.batch, row.concurrency) for row in compare_runs(a, b)]
+    assert order == [(1, 1), (1, 4), (1, 8), (8, 1), (8, 4)]
+    assert [row.a is not None for row in compare_runs(a, b)] == [True, False, True, True, False]

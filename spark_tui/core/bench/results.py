@@ -108,6 +108,7 @@ class RunStore:
         self.directory = directory
         self.run_id = run_id
         self._records: list[RequestRecord] = []
+        self.recorded = 0  # requests measured (warm-ups are not records)
         self._requests_bin: BinaryIO | None = None
         self._timeseries: TextIO | None = None
         self._timeseries_csv: Any = None
@@ -183,6 +184,7 @@ class RunStore:
 
     def add_record(self, record: RequestRecord) -> None:
         self._records.append(record)
+        self.recorded += 1
 
     def add_second(self, t: float, spec: CellSpec | None, requests: int, items: int, tokens: int | None, errors: int,
                    p50: float | None, p99: float | None, machine: MachineReading | None, *, span: float | None = None) -> None:
@@ -232,6 +234,17 @@ class RunStore:
             if handle is not None:
                 handle.close()
         self._requests_bin = self._timeseries = self._timeseries_csv = None
+
+    def discard(self) -> None:
+        """Remove this run's own directory: a run that never reached its server measured nothing,
+        and the saved runs are kept for what was measured (#14: failed starts cluttered them)."""
+        self.close()
+        for name in ("requests.jsonl", "timeseries.csv", "summary.csv", "run.json"):
+            (self.directory / name).unlink(missing_ok=True)
+        try:
+            self.directory.rmdir()  # only if empty: nothing but our own files is ever removed
+        except OSError as exc:
+            log.warning("kept %s: %s", self.directory, exc)
 
 
 def summary_row(s: CellSummary) -> tuple[Any, ...]:

@@ -251,15 +251,19 @@ class _Run:
             self.pool.close()
             self._sampler_pool.shutdown(wait=False, cancel_futures=True)
         finished_at = time.time()
+        reached = self.store.recorded > 0  # a run that measured nothing (refused, bad URL, cancelled in warm-up) is not kept
         try:
-            self.store.finish(status, reason, finished_at)
+            if reached:
+                self.store.finish(status, reason, finished_at)
+            else:
+                self.store.discard()
         except OSError as exc:
             self.notice("error", f"could not write {self.store.directory / 'run.json'}: {exc.strerror or exc}")
         finally:
             self.store.close()
         result = RunResult(
             run_id=self.store.run_id,
-            run_dir=str(self.store.directory),
+            run_dir=str(self.store.directory) if reached else None,
             status=status,
             reason=reason,
             server=self.server,

@@ -47,6 +47,11 @@ class SavedRun:
     problem: str | None = None  # why the run could not be read in full
 
     @property
+    def cells_done(self) -> int:
+        """Cells that measured something (the `h` screen and `bench runs` both count these)."""
+        return sum(1 for s in self.summaries if s.requests)
+
+    @property
     def kind(self) -> str | None:
         return self.plan.get("kind")
 
@@ -249,10 +254,17 @@ class CellComparison:
 
 def compare_runs(a: SavedRun, b: SavedRun) -> list[CellComparison]:
     """Cells of both runs matched by (payload, batch, concurrency, and the lengths of generation
-    cells), in a's order then b's extras."""
+    cells), in the sweep's order: payload (as the runs list them), then batch, lengths and
+    concurrency ascending, so a cell only B ran sits where it belongs (#14: they were appended)."""
     left = {s.spec.key: s for s in a.summaries}
     right = {s.spec.key: s for s in b.summaries}
-    order = list(left) + [k for k in right if k not in left]
+    payloads = list(dict.fromkeys(k[0] for k in [*left, *right]))
+
+    def place(key: tuple) -> tuple:
+        payload, batch, concurrency, input_tokens, output_tokens = key[:5]
+        return (payloads.index(payload), batch or 0, input_tokens or 0, output_tokens or 0, concurrency or 0)
+
+    order = sorted({*left, *right}, key=place)
     return [CellComparison(k[0], k[1], k[2], left.get(k), right.get(k), k[3], k[4]) for k in order]
 
 
