@@ -61,7 +61,12 @@ async def wait_for(pilot, condition: Callable[[], object], timeout: float = 10.0
 
 
 async def drawn(pilot) -> None:  # type: ignore[no-untyped-def]
-    """Wait until the app has drawn every sample it was given (its coalesced redraw has run)."""
+    """Wait until the app has drawn every sample it was given (its coalesced redraw has run) and
+    every DataTable has sized its columns to what it holds (it does that when idle: under load a
+    screenshot could otherwise catch a column still as wide as its old text)."""
+    from textual.widgets import DataTable
+
     app = pilot.app
     await wait_for(pilot, lambda: app._redraw_timer is None and not app._pending, what="the pending redraw")
     await pilot.pause()
+    await wait_for(pilot, lambda: not any(t._require_update_dimensions for t in app.screen.query(DataTable)), what="tables sized")

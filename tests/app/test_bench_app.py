@@ -486,3 +486,172 @@ async def test_the_runs_screens_clock_follows_the_samples(tmp_path: Path) -> Non
         first = bar.sampled_at
         feed(app, app.sources, clock, 5)
         await wait_for(pilot, lambda: bar.sampled_at is not None and bar.sampled_at > first, what="the clock to move on")
+
+
+# --- generation ---------------------------------------------------------------------------------
+
+def shown(app, selector: str) -> bool:  # type: ignore[no-untyped-def]
+    return bool(app.screen.query_one(selector).display)
+
+
+async def test_a_generation_adapter_swaps_batches_and_payloads_for_lengths_and_an_slo(tmp_path: Path) -> None:
+    app = make(tmp_path, Config(bench=BenchConfig(results_dir=str(tmp_path), duration=10)))
+    async with app.run_test(size=SIZE) as pilot:
+        await fill_form(pilot, app, url="http://127.0.0.1:8000")
+        assert shown(app, "#form-batch-row") and not shown(app, "#form-input-row") and not shown(app, "#form-slo-row")
+        await fill_form(pilot, app, adapter="openai-chat")
+        await wait_for(pilot, lambda: shown(app, "#form-input-row"), what="the generation fields")
+        assert all(shown(app, row) for row in ("#form-preset-row", "#form-output-row", "#form-slo-row"))
+        assert not shown(app, "#form-batch-row") and not shown(app, "#form-payload-row")
+        assert (field(app, "input_tokens"), field(app, "output_tokens"), field(app, "concurrencies")) == ("512", "128", "1,4,16")
+        assert "3 cells (1 length × 3 concurrency), ≈ 30s plus warm-up" in text(app, "#form-summary")
+        app.screen.query_one("#form-input_tokens", Input).value = "512,2048"
+        await wait_for(pilot, lambda: "6 cells (2 lengths × 3 concurrency), ≈ 1m" in text(app, "#form-summary"), what="the cells counted")
+        app.screen.query_one("#form-slo", Input).value = "ttft=soon"
+        await wait_for(pilot, lambda: "SLO: 'ttft=soon'" in text(app, "#form-summary"), what="the SLO named")
+        app.screen.query_one("#form-slo", Input).value = "ttft=2s,itl=50ms"
+        app.screen.query_one("#form-preset", Select).value = "prefill-decode"
+        await wait_for(pilot, lambda: "27 cells (9 lengths × 3 concurrency)" in text(app, "#form-summary"), what="the preset's cells")
+        assert app.screen.query_one("#form-input_tokens", Input).disabled
+        app.screen.query_one("#form-preset", Select).value = "lists"
+        app.screen.query_one("#form-concurrencies", Input).value = "2"
+        await wait_for(pilot, lambda: "2 cells (2 lengths × 1 concurrency)" in text(app, "#form-summary"), what="the lists again")
+        app.screen.query_one("#form-url", Input).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.bench.live is not None)
+        plan = app.bench.launch.request.plan
+        assert (plan.kind, plan.adapter, plan.lengths, plan.concurrencies) == ("generate", "openai-chat", ((512, 128), (2048, 128)), (2,))
+        assert plan.slo == (("ttft", 2.0), ("itl", 0.05))
+        finish(app)
+        await wait_for(pilot, lambda: not app.bench.running)
+        await pilot.press("n")  # the same target: the generation plan back in the form
+        await wait_for(pilot, lambda: app.screen.query_one("#bench-views").current == "bench-setup" and field(app, "input_tokens") == "512,2048",
+                       what="the last plan")
+        assert field(app, "slo") == "ttft=2s,itl=50ms" and app.screen.query_one("#form-adapter", Select).value == "openai-chat"
+        app.screen.query_one("#form-adapter", Select).value = "tei"  # back to embeddings: their fields and defaults
+        await wait_for(pilot, lambda: shown(app, "#form-batch-row") and not shown(app, "#form-input-row"), what="the embedding fields")
+        assert field(app, "batch_sizes") == "1,8,32" and "1 payload × 3 batch" in text(app, "#form-summary")
+        app.screen.query_one("#form-adapter", Select).value = "generate:ollama"  # Ollama's chat, not its embeddings
+        await wait_for(pilot, lambda: shown(app, "#form-input-row"), what="the generation fields again")
+        assert app.screen.query_one(BenchForm).plan().adapter == "ollama" and app.screen.query_one(BenchForm).plan().kind == "generate"
+
+
+async def test_b_on_an_llm_service_opens_a_generation_benchmark(tmp_path: Path) -> None:
+    """SGLang only generates; the demo's vLLM reports Qwen3 (generation) and its Ollama a loaded
+    nomic-embed-text (embeddings): `b` on each row gives the benchmark its model is for."""
+    from types import SimpleNamespace
+
+    from textual.screen import Screen
+
+    class WithSelection(Screen):
+        def selected(self):  # type: ignore[no-untyped-def]
+            return SimpleNamespace(spec=SimpleNamespace(kind="sglang", url="http://127.0.0.1:30000", name="sglang"))
+
+    clock = FakeClock()
+    probes = DemoProbes(clock=clock)
+    app = make_app(Config(bench=BenchConfig(results_dir=str(tmp_path))), sources=demo_sources(clock), start_polling=False, probes=probes)
+    app.bench.launcher = FakeLaunch
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(WithSelection())
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, BenchScreen) and field(app, "url") == "http://127.0.0.1:30000", what="sglang's form")
+        assert app.screen.query_one("#form-adapter", Select).value == "openai-chat" and field(app, "input_tokens") == "512"
+        assert shown(app, "#form-input-row") and not shown(app, "#form-batch-row")
+        feed_demo_probes(app, probes)
+        await pilot.press("escape", "s")
+        table = app.screen.query_one(ProbeTable)
+        await wait_for(pilot, lambda: table.row_count == 8, what="the demo services")
+        assert "Qwen" in (app.probes.state.statuses["vllm"].result.model or "")
+        table.select("vllm")
+        await pilot.press("b")
+        vllm_url = app.probes.state.statuses["vllm"].spec.url
+        await wait_for(pilot, lambda: isinstance(app.screen, BenchScreen) and field(app, "url") == vllm_url, what="vllm's form")
+        await pilot.pause(0.1)
+        assert app.screen.query_one("#form-adapter", Select).value == "openai-chat" and app.screen.query_one("#form-service", Select).value == "vllm"
+        assert "3 cells (1 length × 3 concurrency)" in text(app, "#form-summary")
+        app.screen.query_one("#form-url", Input).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.bench.live is not None)
+        assert (app.bench.launch.request.plan.kind, app.bench.launch.request.plan.service) == ("generate", "vllm")
+        finish(app)
+        await wait_for(pilot, lambda: not app.bench.running)
+        await pilot.press("s")
+        app.screen.query_one(ProbeTable).select("ollama")
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, BenchScreen) and field(app, "url") == app.probes.state.statuses["ollama"].spec.url,
+                       what="ollama's form")
+        assert app.screen.query_one("#form-adapter", Select).value == "ollama" and field(app, "batch_sizes") == "1,8,32"
+
+
+async def test_the_live_view_of_a_generation_run_streams_tokens_ttft_and_itl(tmp_path: Path) -> None:
+    from gen_bench_support import GEN_PLAN, canned_gen_run
+
+    for width, more in ((80, []), (120, ["user", "ttft99", "itl99"])):
+        app = make(tmp_path)
+        app.bench.clock = FakeClock()
+        async with app.run_test(size=(width, 40)) as pilot:
+            await pilot.press("b")
+            await wait_for(pilot, lambda: isinstance(app.screen, BenchScreen))
+            app.bench.start(GEN_PLAN)
+            app.screen.sync_view()
+            post(app, *canned_gen_run())
+            await wait_for(pilot, lambda: statuses(app) == ["ok", "ok", "running 35%", "waiting"], what="the events drawn")
+            progress = text(app, "#bench-progress")
+            assert "cell 3/4 in=2048 out=128 c=1" in progress and "tokens/s" in progress, progress
+            tick = app.bench.live.tick
+            assert f"TTFT {tick.ttft_p50_s * 1000:.1f} ms/{tick.ttft_p99_s * 1000:.1f} ms" in progress
+            assert f"ITL {tick.itl_p50_s * 1000:.1f} ms/{tick.itl_p99_s * 1000:.1f} ms" in progress
+            header = text(app, "#bench-header")
+            assert "in/out 512/128, 2048/128" in header and "SLO ttft 2.00 s itl 50.0 ms" in header and "vLLM 0.10.2" in header
+            assert "calibrated" in text(app, "#bench-notices") or any("calibrated" in n.message for n in app.bench.live.notices)
+            await pilot.pause()
+            table = app.screen.query_one(CellTable)
+            essentials = ["index", "in", "out", "conc", "status", "items", "ttft50", "itl50", "errors"]
+            assert all(key in table.shown_keys for key in essentials + more), (width, table.shown_keys)
+            assert table.virtual_size.width <= table.scrollable_content_region.width, (width, table.virtual_size)
+            assert str(table.get_cell("1", "items")) == "402" and str(table.get_cell("1", "ttft50")) == "118"
+            assert str(table.get_cell("1", "itl50")) == "19.3"
+            post(app, RunFinished(RunResult("run", "/runs/run", "completed", None, None,
+                                            tuple(c.summary for c in app.bench.live.cells.values() if c.summary), 1.0, 50.0)))
+            await wait_for(pilot, lambda: "completed" in text(app, "#bench-progress"), what="the end drawn")
+            assert "best 402 tokens/s (in=512 out=128 c=8)" in text(app, "#bench-progress")
+            plot = app.screen.query_one(LatencyThroughputPlot)
+            assert plot.display or width < 130
+
+
+async def test_the_runs_screen_lists_opens_and_compares_generation_runs(tmp_path: Path) -> None:
+    from gen_bench_support import saved_gen_run
+
+    from spark_tui.ui.bench.runs import CompareScreen, RunScreen
+
+    saved_gen_run(tmp_path, "20260920-111500-generate-openai-chat-0001", 1.0, 1_760_000_000.0)
+    saved_gen_run(tmp_path, "20260921-111500-generate-openai-chat-0002", 1.5, 1_760_086_400.0)
+    app = make(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.loaded and app.screen.runs, what="the runs read")
+        history = app.screen
+        from textual.widgets import DataTable
+
+        runs = history.query_one(DataTable)
+        assert runs.row_count == 2
+        assert str(runs.get_cell("20260921-111500-generate-openai-chat-0002", "best")) == "603 tokens"
+        detail = text(app, "#history-detail")
+        assert "in/out 512/128, 2048/128 × concurrency 1,8" in detail and "SLO ttft 2.00 s itl 50.0 ms" in detail
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.query_one(CellTable).row_count == 4, what="the run opened")
+        table = app.screen.query_one(CellTable)
+        assert {"in", "out", "items", "ttft50", "ttft99", "itl50", "goodput"} <= set(table.shown_keys), table.shown_keys
+        assert str(table.get_cell("1", "items")) == "603" and str(table.get_cell("1", "goodput")) == "99%"
+        await wait_for(pilot, lambda: app.screen.query_one(ThroughputPlot).drawn_inputs is not None, what="the throughput plot")
+        assert app.screen.query_one(ThroughputPlot).drawn_inputs.unit == "tokens"
+        assert {s.label for s in app.screen.query_one(LatencyThroughputPlot).drawn_inputs.series} == {"in 512 out 128", "in 2048 out 128"}
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is history)
+        await pilot.press("down", "space", "up", "space", "c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+        compare = app.screen.query_one("#compare-table", DataTable)
+        await wait_for(pilot, lambda: compare.row_count == 4, what="the cells matched")
+        assert [str(c.label) for c in compare.columns.values()][:4] == ["In/out", "Conc", "A tokens/s", "B tokens/s"]
+        first = next(iter(compare.rows)).value
+        assert str(compare.get_cell(first, "payload")) == "512/128" and str(compare.get_cell(first, "ratio")) == "1.50×"

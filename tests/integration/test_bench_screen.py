@@ -188,3 +188,42 @@ async def test_infinity_from_the_form_with_its_path_then_b_on_a_service_and_the_
             await pilot.press("escape", "h")
             await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.loaded)
             assert run_id in app.screen.runs
+
+
+async def test_a_generation_run_from_the_form_streams_tokens_and_ttft_then_opens_from_the_runs(tmp_path: Path) -> None:
+    """A loopback server streaming as vLLM does (TTFT 20 ms, a token every 4 ms), benchmarked from
+    the form in the run's own process: tokens/s and TTFT/ITL while it runs, the generation table
+    at the end, and the run in the saved runs with its table."""
+    from servers.gen_servers import GenServer
+
+    from spark_tui.ui.bench.runs import RunScreen
+    from spark_tui.ui.bench.screen import rate
+
+    with GenServer("vllm", a_ms=20, i_ms=4) as server:
+        app = app_for(tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await start_from_form(pilot, app, adapter="openai-chat", url=server.url, input_tokens="64", output_tokens="32",
+                                  concurrencies="2", seconds="2", model="")
+            plan = app.bench.launch.request.plan
+            assert (plan.kind, plan.lengths, plan.concurrencies) == ("generate", ((64, 32),), (2,))
+            await wait_for(pilot, lambda: "tokens/s · " in text(app, "#bench-progress") and "TTFT" in text(app, "#bench-progress"),
+                           timeout=20, what="a tick with TTFT drawn")
+            tick = app.bench.live.tick
+            assert tick.items_per_s > 0 and tick.ttft_p50_s is not None and tick.itl_p50_s is not None
+            await wait_for(pilot, lambda: not app.bench.running, timeout=30)
+            await wait_for(pilot, lambda: statuses(app) == ["ok"], what="the end drawn")
+            summary = app.bench.live.cells[0].summary
+            # the timing model bounds the figures: TTFT >= 20 ms, ITL >= 4 ms (a busy machine only makes them later)
+            assert 0.020 <= summary.ttft.p50 <= 0.2 and 0.0035 <= summary.itl.p50 <= 0.02
+            table = app.screen.query_one(CellTable)
+            assert str(table.get_cell("0", "ttft50")) == f"{summary.ttft.p50 * 1000:.1f}"
+            assert f"best {rate(summary.output_tokens_per_s)} tokens/s (in=64 out=32 c=2)" in text(app, "#bench-progress")
+            run_id = app.bench.live.run_id
+            await pilot.press("escape", "h")
+            await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and run_id in app.screen.runs, what="the run listed")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.query_one(CellTable).row_count == 1, what="the run opened")
+            assert {"in", "out", "items", "ttft50", "itl50"} <= set(app.screen.query_one(CellTable).shown_keys)
+    saved = load_run(tmp_path / run_id)
+    assert saved.status == "completed" and saved.kind == "generate" and saved.summaries[0].output_tokens_mean == 32
+    assert {"run.json", "requests.jsonl", "timeseries.csv", "summary.csv"} <= {p.name for p in (tmp_path / run_id).iterdir()}

@@ -149,3 +149,71 @@ def test_compare_two_runs(snap_compare, size) -> None:  # type: ignore[no-untype
         await history_read(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+# --- generation -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", SIZES)
+def test_bench_generation_form(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    """The form for a text generation server: lengths, concurrency, SLO instead of batches and payloads."""
+    from spark_tui.ui.bench.targets import BenchTarget
+
+    app, sources, clock = bench_app(RUNS_ROOT / "gen-form")
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        feed(app, sources, clock, 5)
+        app.bench.prepare(BenchTarget("vllm", "vllm", "http://127.0.0.1:8000", "up", "Qwen/Qwen3-32B-FP8"))
+        await pilot.press("b")
+        await wait_for(pilot, lambda: bool(app.screen.query("#form-input-row")) and app.screen.query_one("#form-input-row").display,
+                       what="the generation fields")
+        app.screen.query_one("#form-slo").value = "ttft=2s,itl=50ms"
+        await pilot.pause(0.3)
+        await drawn(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_bench_generation_mid_run(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    from gen_bench_support import GEN_PLAN, canned_gen_run
+
+    app, sources, clock = bench_app(RUNS_ROOT / "gen-mid-run")
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        feed(app, sources, clock, 90)
+        await pilot.press("b")
+        await pilot.pause()
+        app.bench.start(GEN_PLAN)
+        app.screen.sync_view()
+        events = canned_gen_run()
+        post(app, *events)
+        seconds = sum(isinstance(event, Tick) for event in events)
+        throughput = app.screen.query_one(ThroughputPlot)
+
+        def plotted() -> bool:
+            second = throughput.drawn_inputs
+            return isinstance(second, ThroughputInputs) and len(second.points) == seconds and second.unit == "tokens"
+
+        await wait_for(pilot, plotted, what="the throughput plot drawn from every event")
+        await drawn(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_one_saved_generation_run(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    from gen_bench_support import saved_gen_run
+
+    runs = RUNS_ROOT / f"gen-run-{size[0]}" / "runs"
+    shutil.rmtree(runs, ignore_errors=True)
+    saved_gen_run(runs, started=EPOCH - 3600)
+    app, sources, clock = bench_app(runs)
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        feed(app, sources, clock, 3)
+        await pilot.press("h")
+        await history_read(pilot)
+        await pilot.press("enter")
+        await history_read(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

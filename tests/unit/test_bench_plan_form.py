@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -123,3 +124,64 @@ def test_bad_pages_are_named(pages: str, message: str) -> None:
 def test_form_values_from_a_plan() -> None:
     plan = plan_for_service("tei", "http://127.0.0.1:8080", BenchConfig(batch_sizes=(2, 4), duration=9.5))
     assert values_from_plan(plan) == FormValues("http://127.0.0.1:8080", "tei", "", "2,4", "1,4", "9.5", "", "", "", "", "")
+
+
+# --- generation -------------------------------------------------------------------------------
+
+def test_a_generation_draft_shows_its_lengths_and_slo_and_comes_back() -> None:
+    from spark_tui.core.bench.plan import generation_plan_for_service
+
+    draft = replace(generation_plan_for_service("vllm", "http://127.0.0.1:8000", service="vllm"), slo=(("ttft", 2.0), ("itl", 0.05)))
+    values = values_from_plan(draft)
+    assert (values.adapter, values.input_tokens, values.output_tokens, values.slo, values.preset) == ("openai-chat", "512", "128", "ttft=2s,itl=50ms", "")
+    assert plan_from_values(values, draft) == draft
+
+
+def test_every_input_length_goes_with_every_output_length() -> None:
+    from spark_tui.core.bench.plan import generation_plan_for_service
+    from spark_tui.core.bench.plan_form import cells_words
+
+    draft = generation_plan_for_service("sglang", "http://127.0.0.1:30000")
+    plan = plan_from_values(replace(values_from_plan(draft), input_tokens="512, 2048", output_tokens="128", concurrencies="1,4,16", slo="ttft=1.5s"), draft)
+    assert plan.lengths == ((512, 128), (2048, 128)) and plan.slo == (("ttft", 1.5),) and plan.batch_sizes == (1,)
+    assert [(c.input_tokens, c.output_tokens, c.concurrency) for c in plan.cells()][:4] == [(512, 128, 1), (512, 128, 4), (512, 128, 16), (2048, 128, 1)]
+    assert cells_words(plan) == "6 cells (2 lengths × 3 concurrency)"
+    assert plan_from_values(values_from_plan(plan), plan) == plan
+
+
+def test_the_prefill_decode_preset_replaces_the_lists() -> None:
+    from spark_tui.core.bench.plan import PRESETS, generation_plan_for_service
+
+    draft = generation_plan_for_service("llamacpp", "http://127.0.0.1:8080")
+    plan = plan_from_values(replace(values_from_plan(draft), preset="prefill-decode", input_tokens="junk"), draft)
+    assert plan.lengths == PRESETS["prefill-decode"]
+    assert values_from_plan(plan).preset == "prefill-decode"
+
+
+@pytest.mark.parametrize(("field", "text", "message"), [
+    ("input_tokens", "", "input tokens: give one or more"),
+    ("output_tokens", "12x", "output tokens: '12x' is not a whole number"),
+    ("input_tokens", "512,512", "input tokens: values repeat"),
+    ("slo", "ttft=fast", "SLO: 'ttft=fast'"),
+    ("slo", "speed=2s", "SLO: 'speed=2s': expected NAME=TIME"),
+    ("extra_body", '{"messages": []}', "'messages' is what the benchmark sends (its tokens)"),
+])
+def test_a_wrong_generation_field_is_named(field: str, text: str, message: str) -> None:
+    from spark_tui.core.bench.plan import generation_plan_for_service
+
+    draft = generation_plan_for_service("vllm", "http://127.0.0.1:8000")
+    with pytest.raises(PlanError, match=re.escape(message)):
+        plan_from_values(replace(values_from_plan(draft), **{field: text}), draft)
+
+
+def test_ollama_names_two_adapters_and_the_form_keeps_them_apart() -> None:
+    from spark_tui.core.bench.plan import generation_plan_for_service
+    from spark_tui.core.bench.plan_form import adapter_choice, parse_choice
+
+    assert adapter_choice("ollama", "generate") == "generate:ollama" and adapter_choice("openai-chat", "generate") == "openai-chat"
+    assert parse_choice("generate:ollama") == ("ollama", "generate") and parse_choice("ollama") == ("ollama", None)
+    embed = plan_for_service("ollama", "http://127.0.0.1:11434", service="ollama")
+    chat = plan_from_values(replace(values_from_plan(embed), adapter="generate:ollama", input_tokens="256", output_tokens="64"), embed)
+    assert (chat.kind, chat.adapter, chat.lengths, chat.service) == ("generate", "ollama", ((256, 64),), "ollama")
+    back = generation_plan_for_service("ollama", "http://127.0.0.1:11434")
+    assert values_from_plan(back).adapter == "generate:ollama" and plan_from_values(values_from_plan(back), back) == back

@@ -12,6 +12,10 @@ the rest fit (80 columns: rates, errors, p50/p90/p99; 120: mean, the machine and
 time too); below the essentials the table scrolls sideways. A payload column that would repeat
 one value on every row is left out (the run's header says it); with several payloads it always
 stays, it tells the rows apart. A batch column of one value is among the first to go.
+
+A generation run has its own columns (GEN_COLUMNS): lengths, output tokens/s and per user,
+TTFT/ITL/TPOT/e2e quantiles, goodput when an SLO was given; 80 columns keep tokens/s, TTFT p50
+and ITL p50, 120 add their p99s and the rate per user.
 """
 
 from __future__ import annotations
@@ -118,6 +122,52 @@ COLUMNS = (
     Column("power", "GPU W", 3, lambda s: whole(s.machine.gpu_power_mean if s.machine else None), drop=7),
     Column("avail", "avail GiB", 4, lambda s: gib(s.machine.mem_available_min if s.machine else None), drop=4),
 )
+
+
+def quantile(figure: str, name: str, scale: float = 1000) -> Callable[[CellSummary], str]:
+    def value(s: CellSummary) -> str:
+        stats = getattr(s, figure)
+        if stats is None:
+            return NA
+        seconds = getattr(stats, name)
+        return ms(seconds) if scale == 1000 else f"{seconds:.2f}"
+
+    return value
+
+
+def goodput(s: CellSummary) -> str:
+    return f"{s.goodput.share:.0%}" if s.goodput is not None else NA
+
+
+# drop ranks for generation: TTFT p99 1, ITL p99 2, per user 3, goodput 4, e2e p50 5, TPOT p50 6, GPU % 7,
+# GPU W 8, tok/J 9, e2e p99 10, TTFT p90 11, ITL p90 12, TPOT p99 13, req/s 14, TPOT p90 15, e2e p90 16
+GEN_COLUMNS = (
+    Column("index", "#", 2, lambda s: str(s.spec.index + 1)),
+    Column("in", "in", 5, lambda s: str(s.spec.input_tokens)),
+    Column("out", "out", 3, lambda s: str(s.spec.output_tokens)),
+    Column("conc", "conc", 4, lambda s: str(s.spec.concurrency)),
+    Column("status", "status", 11, lambda s: s.status, right=False),
+    Column("rps", "req/s", 5, lambda s: rate(s.requests_per_s), drop=14),
+    Column("items", "tok/s", 6, lambda s: ("~" if s.tokens_estimated and s.output_tokens_per_s is not None else "") + compact(s.output_tokens_per_s)),
+    Column("user", "tok/s/user", 5, lambda s: rate(s.output_tokens_per_s_per_user), drop=3),
+    Column("ttft50", "TTFT p50 ms", 5, quantile("ttft", "p50")),
+    Column("ttft90", "TTFT p90 ms", 5, quantile("ttft", "p90"), drop=11),
+    Column("ttft99", "TTFT p99 ms", 5, quantile("ttft", "p99"), drop=1),
+    Column("itl50", "ITL p50 ms", 5, quantile("itl", "p50")),
+    Column("itl90", "ITL p90 ms", 5, quantile("itl", "p90"), drop=12),
+    Column("itl99", "ITL p99 ms", 5, quantile("itl", "p99"), drop=2),
+    Column("tpot50", "TPOT p50 ms", 5, quantile("tpot", "p50"), drop=6),
+    Column("tpot90", "TPOT p90 ms", 5, quantile("tpot", "p90"), drop=15),
+    Column("tpot99", "TPOT p99 ms", 5, quantile("tpot", "p99"), drop=13),
+    Column("e2e50", "e2e p50 s", 5, quantile("e2e", "p50", 1), drop=5),
+    Column("e2e90", "e2e p90 s", 5, quantile("e2e", "p90", 1), drop=16),
+    Column("e2e99", "e2e p99 s", 5, quantile("e2e", "p99", 1), drop=10),
+    Column("goodput", "goodput", 4, goodput, drop=4),
+    Column("errors", "errors", 7, errors),
+    Column("gpu", "GPU %", 3, lambda s: whole(s.machine.gpu_util_mean if s.machine else None), drop=7),
+    Column("power", "GPU W", 3, lambda s: whole(s.machine.gpu_power_mean if s.machine else None), drop=8),
+    Column("tpj", "tok/J", 4, lambda s: rate(s.output_tokens_per_joule), drop=9),
+)
 SERVER = Column("server", "server ms", 5, lambda s: ms(s.server_time.p50 if s.server_time else None), drop=6)  # p50 of the server's own time
 ONE_BATCH_DROP = 14
 EXTRA_DROP = {"elements": 2, "queue_s": 9, "inference_s": 9, "load_s": 11}  # others: 13
@@ -146,9 +196,13 @@ def counts_column(key: str) -> Column:
     return Column(f"counts.{key}", key.replace("{", "{{").replace("}", "}}"), 10, value, drop=COUNTS_DROP, right=False)
 
 
-def table_columns(summaries: Sequence[CellSummary] = ()) -> tuple[Column, ...]:
+def table_columns(summaries: Sequence[CellSummary] = (), generation: bool = False) -> tuple[Column, ...]:
     """COLUMNS, with the server's time (after max) and the adapter's figures (after errors) when a
-    finished cell has them; without tok/s once cells finished and none counted tokens (parse runs)."""
+    finished cell has them; without tok/s once cells finished and none counted tokens (parse runs).
+    Generation: GEN_COLUMNS, goodput only when a cell has it (an SLO was given)."""
+    if generation or any(s.spec.input_tokens is not None for s in summaries):
+        slo = any(s.goodput is not None for s in summaries)
+        return tuple(c for c in GEN_COLUMNS if slo or c.key != "goodput")
     extras = Extras.of(summaries)
     server = has_server_time(summaries)
     no_tokens = bool(summaries) and all(s.tokens_per_s is None for s in summaries)
@@ -199,7 +253,8 @@ def fitting_columns(width: int, unit: str, *, columns: Sequence[Column] = COLUMN
 def live_values(cell: CellLive) -> dict[str, str]:
     """A row for a cell that has no summary yet."""
     spec = cell.spec
-    values = {"index": str(spec.index + 1), "payload": spec.payload, "batch": str(spec.batch), "conc": str(spec.concurrency)}
+    values = {"index": str(spec.index + 1), "payload": spec.payload, "batch": str(spec.batch), "conc": str(spec.concurrency),
+              "in": str(spec.input_tokens), "out": str(spec.output_tokens)}
     if cell.state in ("pending", "not run"):
         values["status"] = "waiting" if cell.state == "pending" else "not run"
         return values
@@ -239,7 +294,8 @@ class CellTable(DataTable):
         return tuple(c.key for c in self._shown)
 
     def show_live(self, unit: str, cells: Sequence[CellLive]) -> None:
-        columns = table_columns([cell.summary for cell in cells if cell.summary is not None])
+        generation = any(cell.spec.input_tokens is not None for cell in cells)
+        columns = table_columns([cell.summary for cell in cells if cell.summary is not None], generation)
         rows: dict[str, Row] = {}
         for cell in cells:
             if cell.summary is not None:

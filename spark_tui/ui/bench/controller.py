@@ -81,12 +81,13 @@ class BenchController:
         """What the form shows: the chosen service's defaults, else the first service known, else
         an OpenAI-compatible server on the usual vLLM port."""
         if self._draft is None:
-            from spark_tui.core.bench.plan import plan_for_service, plan_from_settings
+            from spark_tui.core.bench.plan import plan_from_settings
+            from spark_tui.ui.bench.targets import plan_for_target
 
             targets = self.targets()
             if targets:
                 self.selected = targets[0].name
-                self._draft = plan_for_service(targets[0].preset, targets[0].url, self.settings, service=targets[0].name)
+                self._draft = plan_for_target(targets[0], self.settings)
             else:
                 self._draft = plan_from_settings(self.settings, "embed", "openai", "http://127.0.0.1:8000")
         return self._draft
@@ -99,10 +100,17 @@ class BenchController:
 
     def prepare(self, target: BenchTarget) -> None:
         """Put a service's defaults in the form. A finished run leaves the screen for it (it stays
-        in the saved runs, key h); a run under way stays, and the form shows them after it."""
-        from spark_tui.core.bench.plan import plan_for_service
+        in the saved runs, key h); a run under way stays, and the form shows them after it.
+        The model the service reports (from its probe) decides between generation and embeddings."""
+        from dataclasses import replace
 
-        self.draft = plan_for_service(target.preset, target.url, self.settings, service=target.name)
+        from spark_tui.ui.bench.targets import plan_for_target
+
+        if target.model is None:
+            known = next((t for t in self.targets() if t.name == target.name and t.url == target.url), None)
+            if known is not None:
+                target = replace(target, model=known.model)
+        self.draft = plan_for_target(target, self.settings)
         self.selected = target.name
         self.form_pending = True
         if not self.running:

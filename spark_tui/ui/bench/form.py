@@ -1,5 +1,7 @@
 """The form shown before a benchmark starts: which service, the sweep and what each request
-carries (pre-filled with `plan_for_service` defaults: Infinity's path, NIM's input_type…).
+carries (pre-filled with the service's defaults: Infinity's path, NIM's input_type…).
+A generation adapter (or a service that generates text) swaps batch sizes and payloads for
+input and output token lengths (or the prefill-decode preset) and an SLO.
 Enter in any field, or the Start button, asks to start."""
 
 from __future__ import annotations
@@ -15,21 +17,41 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label, Select, Static
 
 from spark_tui.core import format as fmt
-from spark_tui.core.bench.adapters import ADAPTERS, adapter_class
-from spark_tui.core.bench.plan import BenchPlan, PlanError, plan_for_service
+from spark_tui.core.bench.adapters import ADAPTERS, GEN_ADAPTERS
+from spark_tui.core.bench.plan import (
+    DECODE_DEPTHS,
+    GENERATE_CONCURRENCIES,
+    GENERATE_LENGTHS,
+    PREFILL_INPUTS,
+    BenchPlan,
+    PlanError,
+    plan_for_service,
+)
 from spark_tui.core.bench.plan_form import (
+    PREFILL_DECODE,
     FormValues,
+    adapter_choice,
     batch_hint,
+    cells_words,
+    choice_class,
     plan_from_values,
     uses_pages,
     values_from_plan,
 )
-from spark_tui.ui.bench.targets import BenchTarget
+from spark_tui.ui.bench.targets import BenchTarget, plan_for_target
 from spark_tui.models.settings import BenchConfig
 from spark_tui.ui.widgets.text import set_display, update_text
 
 CUSTOM = "__custom__"
-FIELDS = ("url", "model", "batch_sizes", "concurrencies", "seconds", "requests", "payloads", "pages", "path", "extra_body")
+FIELDS = ("url", "model", "batch_sizes", "concurrencies", "seconds", "requests", "payloads", "pages", "path", "extra_body",
+          "input_tokens", "output_tokens", "slo")
+LISTS = "lists"  # the lengths field: every input length with every output length
+GEN_ROWS = ("#form-preset-row", "#form-input-row", "#form-output-row", "#form-slo-row")
+EMBED_ROWS = ("#form-batch-row", "#form-payload-row")
+
+
+def _ints(values: tuple[int, ...] | list[int]) -> str:
+    return ",".join(map(str, values))
 
 
 class FormRow(Horizontal):
@@ -87,6 +109,9 @@ class BenchForm(VerticalScroll):
     BenchForm #form-buttons {
         height: 1;
     }
+    BenchForm .gen-row {
+        display: none;
+    }
     """
 
     class StartRequested(Message):
@@ -107,18 +132,29 @@ class BenchForm(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         adapters = [(f"{name} — {cls.description}", name) for name, cls in ADAPTERS.items()]
+        adapters += [(f"{name} (generate) — {cls.description}", adapter_choice(name, "generate")) for name, cls in GEN_ADAPTERS.items()]
         yield self._row("Service", Select([("custom URL", CUSTOM)], value=CUSTOM, allow_blank=False, compact=True, id="form-service"))
         yield self._row("URL", Input(placeholder="http://127.0.0.1:8080", compact=True, id="form-url"))
         yield self._row("Adapter", Select(adapters, allow_blank=False, compact=True, id="form-adapter"))
         yield self._row("Model", Input(placeholder="as the server reports", compact=True, id="form-model"))
         settings = self.settings
+        # generation only (hidden otherwise): lengths and the SLO
+        prefill = f"prefill-decode: pp {PREFILL_INPUTS[0]}–{PREFILL_INPUTS[-1]}, tg 128 at depth {_ints(DECODE_DEPTHS)}"
+        yield self._row("Lengths", Select([("input × output lists", LISTS), (prefill, PREFILL_DECODE)], value=LISTS, allow_blank=False,
+                                          compact=True, id="form-preset"), row_id="form-preset-row", classes="gen-row")
+        yield self._row("Input tokens", Input(placeholder="e.g. 512,2048", compact=True, id="form-input_tokens"),
+                        "prompt lengths, each with every output length", row_id="form-input-row", classes="gen-row")
+        yield self._row("Output tokens", Input(placeholder="e.g. 128", compact=True, id="form-output_tokens"),
+                        "tokens generated per request", row_id="form-output-row", classes="gen-row")
         yield self._row("Batch sizes", Input(placeholder="e.g. " + ",".join(map(str, settings.batch_sizes)), compact=True, id="form-batch_sizes"),
-                        hint_id="form-batch-hint")
+                        hint_id="form-batch-hint", row_id="form-batch-row")
         yield self._row("Concurrency", Input(placeholder="e.g. " + ",".join(map(str, settings.concurrencies)), compact=True, id="form-concurrencies"),
                         "requests in flight, closed loop")
         yield self._row("Seconds/cell", Input(placeholder=f"e.g. {settings.duration:g}", compact=True, id="form-seconds"))
         yield self._row("Requests/cell", Input(placeholder="(the duration decides)", compact=True, id="form-requests"), "instead of a duration")
-        yield self._row("Payload", Input(compact=True, id="form-payloads"), hint_id="form-payload-hint")
+        yield self._row("Payload", Input(compact=True, id="form-payloads"), hint_id="form-payload-hint", row_id="form-payload-row")
+        yield self._row("SLO", Input(placeholder="none", compact=True, id="form-slo"), "for goodput, e.g. ttft=2s,itl=50ms",
+                        row_id="form-slo-row", classes="gen-row")
         yield self._row("Pages/doc", Input(compact=True, id="form-pages"), hint_id="form-pages-hint", row_id="form-pages-row")
         yield self._row("Path", Input(compact=True, id="form-path"), hint_id="form-path-hint")
         yield self._row("Extra body", Input(compact=True, id="form-extra_body"), hint_id="form-body-hint")
@@ -128,11 +164,12 @@ class BenchForm(VerticalScroll):
             yield Button("Start", variant="primary", compact=True, id="form-start")
 
     @staticmethod
-    def _row(label: str, field: Input | Select, hint: str = "", *, hint_id: str | None = None, row_id: str | None = None) -> Horizontal:
+    def _row(label: str, field: Input | Select, hint: str = "", *, hint_id: str | None = None, row_id: str | None = None,
+             classes: str = "") -> Horizontal:
         children: list = [Label(label), field]
         if hint or hint_id:
             children.append(Static(hint, classes="form-hint", id=hint_id))
-        return FormRow(*children, classes="form-row", id=row_id)
+        return FormRow(*children, classes=f"form-row {classes}".strip(), id=row_id)
 
     # -- filling ------------------------------------------------------------------------------
 
@@ -159,20 +196,29 @@ class BenchForm(VerticalScroll):
                 if field.value != getattr(values, name):
                     field.value = getattr(values, name)
             adapter = self.query_one("#form-adapter", Select)
-            if adapter.value != draft.adapter:
-                adapter.value = draft.adapter
-        self._adapter = draft.adapter
-        self._adapter_hints(draft.adapter)
+            if adapter.value != values.adapter:
+                adapter.value = values.adapter
+            preset = self.query_one("#form-preset", Select)
+            if preset.value != (values.preset or LISTS):
+                preset.value = values.preset or LISTS
+        self._adapter = values.adapter
+        self._adapter_hints(values.adapter)
 
     def _adapter_hints(self, adapter: str) -> None:
-        cls = adapter_class(adapter)
+        cls = choice_class(adapter)
+        generation = cls.kind == "generate"
+        for row in GEN_ROWS:
+            set_display(self.query_one(row), generation)
+        for row in EMBED_ROWS:
+            set_display(self.query_one(row), not generation)
+        self._preset_hints()
         batch = self.query_one("#form-batch_sizes", Input)
         batch.disabled = cls.fixed_batch is not None
         self._batch_hint()
         update_text(self.query_one("#form-payload-hint", Static), f"one or more of {', '.join(cls.payloads)} (default {cls.payloads[0]})")
         self.query_one("#form-payloads", Input).placeholder = cls.payloads[0]
         documents = uses_pages(cls)
-        set_display(self.query_one("#form-pages-row"), documents)
+        set_display(self.query_one("#form-pages-row"), documents and not generation)
         if documents:
             async_pages = self.draft.options.docling_async_pages
             self.query_one("#form-pages", Input).placeholder = str(self.settings.doc_pages)
@@ -183,10 +229,20 @@ class BenchForm(VerticalScroll):
         self.query_one("#form-extra_body", Input).placeholder = "none"
         example = ', e.g. {"do_ocr": false}' if documents else '; NIM: {"input_type": "passage"}' if openai else ""
         what = "JSON form fields of each request" if documents else "JSON added to each request"
+        if generation:
+            example = ', e.g. {"temperature": 0}'
         update_text(self.query_one("#form-body-hint", Static), escape(what + example))
+        concurrencies = GENERATE_CONCURRENCIES if generation else self.settings.parse_concurrencies if cls.kind == "parse" else self.settings.concurrencies
+        self.query_one("#form-concurrencies", Input).placeholder = "e.g. " + _ints(concurrencies)
+
+    def _preset_hints(self) -> None:
+        """The preset's lengths replace the two lists: they are greyed out while it is chosen."""
+        listed = self.query_one("#form-preset", Select).value != PREFILL_DECODE
+        for name in ("input_tokens", "output_tokens"):
+            self.query_one(f"#form-{name}", Input).disabled = not listed
 
     def _batch_hint(self) -> None:
-        cls = adapter_class(self._adapter)
+        cls = choice_class(self._adapter)
         pages: int | None = None
         if uses_pages(cls):
             text = self.query_one("#form-pages", Input).value.strip() or str(self.settings.doc_pages)
@@ -195,7 +251,9 @@ class BenchForm(VerticalScroll):
 
     def values(self) -> FormValues:
         adapter = self.query_one("#form-adapter", Select).value
-        return FormValues(adapter=str(adapter), **{name: self.query_one(f"#form-{name}", Input).value for name in FIELDS})
+        preset = self.query_one("#form-preset", Select).value
+        return FormValues(adapter=str(adapter), preset=str(preset) if preset == PREFILL_DECODE else "",
+                          **{name: self.query_one(f"#form-{name}", Input).value for name in FIELDS})
 
     def plan(self) -> BenchPlan:
         """The plan as typed; PlanError when it cannot run."""
@@ -210,7 +268,7 @@ class BenchForm(VerticalScroll):
         self._service = event.value
         target = next((t for t in self.targets if t.name == event.value), None)
         if target is not None:
-            self._fill(plan_for_service(target.preset, target.url, self.settings, service=target.name))
+            self._fill(plan_for_target(target, self.settings))
         else:
             self.draft = replace(self.draft, service=None)
         self.refresh_summary()
@@ -221,23 +279,40 @@ class BenchForm(VerticalScroll):
         if adapter == self._adapter:
             return
         previous, self._adapter = self._adapter, adapter
-        self._adapter_hints(adapter)
-        if adapter == self.draft.adapter:  # back to the service's own API: its sweep and request options again
+        if adapter == adapter_choice(self.draft.adapter, self.draft.kind):  # back to the service's own API: its sweep and request options again
             values = values_from_plan(self.draft)
             self._set_fields(batch_sizes=values.batch_sizes, concurrencies=values.concurrencies, payloads=values.payloads,
-                             path=values.path, extra_body=values.extra_body, pages=values.pages)
+                             path=values.path, extra_body=values.extra_body, pages=values.pages,
+                             input_tokens=values.input_tokens, output_tokens=values.output_tokens, slo=values.slo)
+            self._set_preset(values.preset)
         else:
             # another API: the service's path and body do not apply to it (blank: the adapter's defaults)
-            self._set_fields(path="", extra_body="", pages=str(self.draft.payload.doc_pages) if uses_pages(adapter_class(adapter)) else "")
-            cls, old = adapter_class(adapter), adapter_class(previous)
-            if cls.kind != old.kind or cls.fixed_batch != old.fixed_batch:
+            cls, old = choice_class(adapter), choice_class(previous)
+            self._set_fields(path="", extra_body="", pages=str(self.draft.payload.doc_pages) if uses_pages(cls) else "")
+            if cls.kind == "generate" and old.kind != "generate":
+                # a generation sweep: lengths and concurrencies of its own
+                inputs, outputs = GENERATE_LENGTHS[0]
+                self._set_fields(batch_sizes="1", concurrencies=_ints(GENERATE_CONCURRENCIES), payloads="",
+                                 input_tokens=str(inputs), output_tokens=str(outputs), slo="")
+                self._set_preset("")
+            elif cls.kind != old.kind or cls.fixed_batch != old.fixed_batch:
                 # a parse sweep is not an embedding sweep: the settings' defaults for this kind
                 settings = self.settings
                 batches = settings.parse_batch_sizes if cls.kind == "parse" else settings.batch_sizes
                 concurrencies = settings.parse_concurrencies if cls.kind == "parse" else settings.concurrencies
                 batch_text = str(cls.fixed_batch) if cls.fixed_batch is not None else ",".join(map(str, batches))
                 self._set_fields(batch_sizes=batch_text, concurrencies=",".join(map(str, concurrencies)), payloads="")
+        self._adapter_hints(adapter)
         self._batch_hint()
+        self.refresh_summary()
+
+    def _set_preset(self, preset: str) -> None:
+        with self.prevent(Select.Changed):
+            self.query_one("#form-preset", Select).value = preset or LISTS
+
+    @on(Select.Changed, "#form-preset")
+    def _preset_changed(self, event: Select.Changed) -> None:
+        self._preset_hints()
         self.refresh_summary()
 
     def _set_fields(self, **values: str) -> None:
@@ -289,12 +364,9 @@ class BenchForm(VerticalScroll):
         except PlanError as exc:
             update_text(summary, f"[dim]{escape(str(exc))}[/dim]")
             return
-        cells = len(plan.cells())
         seconds = plan.estimated_seconds()
         length = f"≈ {fmt.duration(seconds)} plus warm-up" if seconds is not None else f"{plan.requests} requests per cell"
-        update_text(
-            summary,
-            f"[b]{cells} cell{'s' if cells > 1 else ''}[/b] ({len(plan.payload_variants)} payload × {len(plan.batch_sizes)} batch × {len(plan.concurrencies)} concurrency), "
-            f"{length}\n[dim]results saved under {escape(self.results_dir)}[/dim]",
-        )
+        words = cells_words(plan)
+        count, _, rest = words.partition(" (")
+        update_text(summary, f"[b]{count}[/b] ({rest}, {length}\n[dim]results saved under {escape(self.results_dir)}[/dim]")
         self.show_problem("")

@@ -1,5 +1,6 @@
 """Benchmark plots (plotext): throughput per second as a run streams, and latency against
-throughput per batch size once cells finish.
+throughput per batch size once cells finish (generation: time to first token against output
+tokens per second, one line per input/output length).
 
 A plotext figure costs 10–30 ms to build, so a plot rebuilds at most every `MIN_INTERVAL_S`
 and only when its inputs changed; in between, a change only arms the next rebuild. The drawn
@@ -152,6 +153,15 @@ class LatencyInputs:
     series: tuple[Series, ...]
 
 
+def cell_latency(summary: CellSummary):  # type: ignore[no-untyped-def]
+    """The latency a cell is plotted by: TTFT for generation (its e2e is mostly the output length), else per request."""
+    return summary.ttft if summary.spec.input_tokens is not None else summary.latency
+
+
+def is_generation(series: Sequence[Series]) -> bool:
+    return any(s.spec.input_tokens is not None for one in series for s in one.summaries)
+
+
 BATCH_COLOURS = ("accent", "primary-lighten-1", "success", "error", "foreground")  # distinct in the built-in themes
 
 
@@ -166,13 +176,13 @@ class LatencyThroughputPlot(BenchPlot):
         self.set_inputs(LatencyInputs(unit, tuple(series)))
 
     def build(self, plt, inputs: LatencyInputs) -> None:  # type: ignore[no-untyped-def,override]
-        plt.title("latency vs throughput (p50 line, p99 ×)")
+        plt.title("TTFT vs throughput (p50 line, p99 ×)" if is_generation(inputs.series) else "latency vs throughput (p50 line, p99 ×)")
         plt.xlabel(f"{inputs.unit}/s")
         plt.ylabel("ms")
         top_x = top_y = 0.0
         for series in inputs.series:
-            points = [(s.items_per_s, s.latency.p50 * 1000, s.latency.p99 * 1000) for s in series.summaries
-                      if s.items_per_s is not None and s.latency is not None]
+            points = [(s.items_per_s, lat.p50 * 1000, lat.p99 * 1000) for s in series.summaries
+                      if s.items_per_s is not None and (lat := cell_latency(s)) is not None]
             if not points:
                 continue
             colour = self.colour(series.colour_variable)
@@ -188,14 +198,18 @@ class LatencyThroughputPlot(BenchPlot):
 
 
 def batch_series(summaries: Sequence[CellSummary], prefix: str = "", colour_offset: int = 0) -> list[Series]:
-    """One series per (payload, batch size), cells in concurrency order."""
-    groups: dict[tuple[str, int], list[CellSummary]] = {}
+    """One series per (payload, batch size), or per (input, output) length for generation; cells in concurrency order."""
+    groups: dict[tuple[str, int, int | None, int | None], list[CellSummary]] = {}
     for summary in summaries:
-        groups.setdefault((summary.spec.payload, summary.spec.batch), []).append(summary)
-    payloads = {payload for payload, _ in groups}
+        spec = summary.spec
+        groups.setdefault((spec.payload, spec.batch, spec.input_tokens, spec.output_tokens), []).append(summary)
+    payloads = {payload for payload, _, _, _ in groups}
     series = []
-    for i, ((payload, batch), cells) in enumerate(groups.items()):
-        name = f"{payload} b={batch}" if len(payloads) > 1 else f"batch {batch}"
+    for i, ((payload, batch, input_tokens, output_tokens), cells) in enumerate(groups.items()):
+        if input_tokens is not None:
+            name = f"in {input_tokens} out {output_tokens}"
+        else:
+            name = f"{payload} b={batch}" if len(payloads) > 1 else f"batch {batch}"
         cells.sort(key=lambda s: s.spec.concurrency)
         series.append(Series(f"{prefix}{name}", tuple(cells), BATCH_COLOURS[(i + colour_offset) % len(BATCH_COLOURS)]))
     return series

@@ -15,7 +15,6 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from spark_tui.core.bench.adapters import ADAPTERS
 from spark_tui.core.bench.report import cell_notes
 from spark_tui.core.bench.results import runs_dir
 from spark_tui.core.bench.saved_runs import (
@@ -27,7 +26,7 @@ from spark_tui.core.bench.saved_runs import (
     read_throughput,
 )
 from spark_tui.models.bench import SecondPoint
-from spark_tui.ui.bench.screen import payload_words
+from spark_tui.ui.bench.screen import find_adapter, lengths_words, payload_words, slo_words
 from spark_tui.ui.screens.mode_screen import ModeScreen
 from spark_tui.core.polling import run_in_daemon_thread
 from spark_tui.ui.session import LiveScreen, Session
@@ -41,6 +40,7 @@ from spark_tui.ui.bench.plots import (
     Series,
     ThroughputPlot,
     batch_series,
+    cell_latency,
 )
 
 STATUS_ROLE = {"completed": "success", "cancelled": "warning", "aborted": "error", "failed": "error", "interrupted": "warning", "running": "accent"}
@@ -49,8 +49,12 @@ COLUMNS = (("mark", " "), ("started", "Started"), ("status", "Status"), ("servic
 
 
 def unit_of(run: SavedRun) -> str:
-    cls = ADAPTERS.get(run.adapter or "")
+    cls = find_adapter(run.adapter, run.kind)
     return cls.unit if cls is not None else "items"
+
+
+def is_generation(run: SavedRun) -> bool:
+    return run.kind == "generate" or any(c.input_tokens is not None for c in run.cells)
 
 
 def started_text(run: SavedRun) -> str:
@@ -82,8 +86,15 @@ def describe(run: SavedRun, *, with_id: bool = True) -> str:
     lines.append(" · ".join(what))
     plan = run.plan
     sizes = plan.get("payload") if isinstance(plan.get("payload"), dict) else {}
-    items = payload_words(run.adapter, [str(p) for p in plan.get("payloads") or []], sizes.get("text_words"), sizes.get("doc_pages"))
-    sweep = f"batch {','.join(map(str, plan.get('batch_sizes') or []))} × concurrency {','.join(map(str, plan.get('concurrencies') or []))}"
+    items = payload_words(run.adapter, [str(p) for p in plan.get("payloads") or []], sizes.get("text_words"), sizes.get("doc_pages"), run.kind)
+    concurrency = f"concurrency {','.join(map(str, plan.get('concurrencies') or []))}"
+    if is_generation(run):
+        lengths = [(c.input_tokens, c.output_tokens) for c in run.cells if c.input_tokens is not None]
+        slo = plan.get("slo") if isinstance(plan.get("slo"), dict) else {}
+        sweep = f"{lengths_words(list(dict.fromkeys(lengths)))} × {concurrency}"  # type: ignore[arg-type]
+        items = slo_words({str(k): float(v) for k, v in slo.items() if isinstance(v, (int, float))})
+    else:
+        sweep = f"batch {','.join(map(str, plan.get('batch_sizes') or []))} × {concurrency}"
     length = f"{plan['duration_s']:g} s per cell" if plan.get("duration_s") else f"{plan.get('requests')} requests per cell"
     env = run.environment
     host = " ".join(str(x) for x in (env.get("hostname"), f"({env['machine']})" if env.get("machine") else None) if x)
@@ -331,6 +342,8 @@ class CompareScreen(LiveScreen):
     def __init__(self, session: Session, a: SavedRun, b: SavedRun) -> None:
         super().__init__(session)
         self.a, self.b = a, b
+        self.generation = False
+        self.compare_columns: tuple[tuple[str, str], ...] = ()
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -346,8 +359,14 @@ class CompareScreen(LiveScreen):
         set_titles(self.query_one("#compare-panel"), "Compare runs", "B/A above 1: B is faster")
         table = self.query_one(DataTable)
         unit = unit_of(self.a)
-        for key, label in (("payload", "Payload"), ("batch", "Batch"), ("conc", "Conc"), ("a", f"A {unit}/s"), ("b", f"B {unit}/s"),
-                           ("ratio", "B/A"), ("a99", "A p99 ms"), ("b99", "B p99 ms"), ("sa", "A status"), ("sb", "B status")):
+        generation = is_generation(self.a) or is_generation(self.b)
+        self.generation = generation
+        # generation cells: in/out lengths instead of payload and batch, TTFT p99 instead of the request's
+        first = (("payload", "In/out"),) if generation else (("payload", "Payload"), ("batch", "Batch"))
+        p99 = "TTFT p99" if generation else "p99"
+        self.compare_columns = (*first, ("conc", "Conc"), ("a", f"A {unit}/s"), ("b", f"B {unit}/s"), ("ratio", "B/A"),
+                                ("a99", f"A {p99} ms"), ("b99", f"B {p99} ms"), ("sa", "A status"), ("sb", "B status"))
+        for key, label in self.compare_columns:
             table.add_column(label, key=key)
         table.focus()
         self._show(self.a, self.b, compare_runs(self.a, self.b))
@@ -371,21 +390,23 @@ class CompareScreen(LiveScreen):
         self.query_one(LatencyThroughputPlot).show_series(unit, series)
         colours = theme_colors(self.app)
         table = self.query_one(DataTable)
-        wanted = {f"{r.payload}|{r.batch}|{r.concurrency}": r for r in rows}
+        wanted = {f"{r.payload}|{r.batch}|{r.concurrency}|{r.input_tokens}|{r.output_tokens}": r for r in rows}
         for key in [k.value for k in table.rows if k.value not in wanted]:
             table.remove_row(key)
         for key, row in wanted.items():
             ratio = row.items_per_s_ratio
             role = None if ratio is None else ("success" if ratio >= 1.05 else "error" if ratio <= 0.95 else None)
+            first = ((f"{row.input_tokens}/{row.output_tokens}" if row.input_tokens is not None else row.payload),) if self.generation \
+                else (row.payload, Text(str(row.batch), justify="right"))
             cells = (
-                row.payload, Text(str(row.batch), justify="right"), Text(str(row.concurrency), justify="right"),
+                *first, Text(str(row.concurrency), justify="right"),
                 Text(_rate(row.a), justify="right"), Text(_rate(row.b), justify="right"),
                 Text(f"{ratio:.2f}×" if ratio is not None else "n/a", justify="right", style=getattr(colours, role) if role else ""),
                 Text(_p99(row.a), justify="right"), Text(_p99(row.b), justify="right"),
                 row.a.status if row.a else "—", row.b.status if row.b else "—",
             )
             if key in table.rows:
-                for column, value in zip(("payload", "batch", "conc", "a", "b", "ratio", "a99", "b99", "sa", "sb"), cells):
+                for (column, _), value in zip(self.compare_columns, cells):
                     if table.get_cell(key, column) != value:
                         table.update_cell(key, column, value)
             else:
@@ -402,6 +423,7 @@ def _rate(summary) -> str:  # type: ignore[no-untyped-def]
 
 
 def _p99(summary) -> str:  # type: ignore[no-untyped-def]
-    if summary is None or summary.latency is None:
+    latency = cell_latency(summary) if summary is not None else None  # TTFT for generation cells
+    if latency is None:
         return "n/a"
-    return f"{summary.latency.p99 * 1000:.1f}"
+    return f"{latency.p99 * 1000:.1f}"

@@ -1,7 +1,8 @@
 """Benchmark (key `b`): a form with the sweep to run, then the run live — throughput per second,
 rolling p50/p99, progress, errors as they happen, the GPU beside it — and at the end a table
 per cell and latency against throughput per batch size. `x` (or ctrl+c) cancels and keeps
-what was measured."""
+what was measured. A generation run streams output tokens per second and its rolling TTFT and
+ITL (p50/p99 over the last 5 s) instead of per-request latency."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Static
 
 from spark_tui.core import format as fmt
-from spark_tui.core.bench.adapters import ADAPTERS
+from spark_tui.core.bench.adapters import adapter_class
 from spark_tui.core.bench.live import LiveRun
 from spark_tui.core.bench.plan import BenchPlan, PlanError
 from spark_tui.core.bench.plan_form import uses_pages
@@ -29,7 +30,7 @@ from spark_tui.ui.bench.cell_table import CellTable
 from spark_tui.ui.widgets.key_bar import KeyBar
 from spark_tui.ui.widgets.status_bar import StatusBar
 from spark_tui.ui.widgets.text import set_display, set_titles, update_text
-from spark_tui.ui.bench.plots import LatencyThroughputPlot, ThroughputPlot
+from spark_tui.ui.bench.plots import LatencyThroughputPlot, ThroughputPlot, cell_latency
 from spark_tui.ui.changes import Changed
 from spark_tui.ui.widgets.trend_chart import MetricChart
 
@@ -57,11 +58,12 @@ def ms(seconds: float | None) -> str:
     return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-def payload_words(adapter: str | None, payloads: list[str] | tuple[str, ...], text_words: int | None, doc_pages: int | None) -> str:
+def payload_words(adapter: str | None, payloads: list[str] | tuple[str, ...], text_words: int | None, doc_pages: int | None,
+                  kind: str | None = None) -> str:
     """What each item of the run was: "200-word texts", "1080p, 4k frames", "4-page pdf documents"."""
-    cls = ADAPTERS.get(adapter or "")
+    cls = find_adapter(adapter, kind)
     which = ", ".join(payloads)
-    if cls is None:
+    if cls is None or cls.kind == "generate":
         return which
     if uses_pages(cls):
         return f"{doc_pages}-page {which} documents" if doc_pages else f"{which} documents"
@@ -70,8 +72,26 @@ def payload_words(adapter: str | None, payloads: list[str] | tuple[str, ...], te
     return f"{which} {cls.unit}"
 
 
+def find_adapter(adapter: str | None, kind: str | None = None):  # type: ignore[no-untyped-def]
+    """The adapter class a plan or a saved run names (with its kind: `ollama` embeds and generates), or None."""
+    try:
+        return adapter_class(adapter or "", kind if kind in ("embed", "parse", "generate") else None)  # type: ignore[arg-type]
+    except ValueError:
+        return None
+
+
+def lengths_words(lengths: list[tuple[int, int]] | tuple[tuple[int, int], ...]) -> str:
+    """"in/out 512/128, 2048/128" (the first few; a long sweep says how many)."""
+    pairs = [f"{i}/{o}" for i, o in lengths]
+    return "in/out " + (", ".join(pairs) if len(pairs) <= 4 else ", ".join(pairs[:3]) + f" … {len(pairs)} lengths")
+
+
+def slo_words(slo: dict[str, float]) -> str:
+    return "SLO " + " ".join(f"{name} {ms(limit)}" for name, limit in slo.items()) if slo else ""
+
+
 def plan_payload_words(plan: BenchPlan) -> str:
-    return payload_words(plan.adapter, plan.payload_variants, plan.payload.text_words, plan.payload.doc_pages)
+    return payload_words(plan.adapter, plan.payload_variants, plan.payload.text_words, plan.payload.doc_pages, plan.kind)
 
 
 def rate(value: float | None) -> str:
@@ -238,6 +258,8 @@ class BenchScreen(ModeScreen):
             facts += [escape(f) for f in (server.server, f"model {server.model}" if server.model else None) if f]
         # frames or documents of one kind: the cell table has no payload column then, say it here
         limits = [escape(plan_payload_words(plan))] if plan.kind == "parse" and len(plan.payload_variants) == 1 else []
+        if plan.kind == "generate":
+            limits += [escape(w) for w in (lengths_words(plan.lengths), slo_words(plan.slo_map)) if w]
         if plan.options.path:
             limits.append(f"POST {escape(plan.options.path)}")
         if server is not None:
@@ -253,7 +275,7 @@ class BenchScreen(ModeScreen):
 
     def _arrange_plots(self, live: LiveRun | None) -> None:
         wide = self.has_class("-wide")
-        finished_cells = bool(live and any(c.summary and c.summary.latency for c in live.cells.values()))
+        finished_cells = bool(live and any(c.summary and cell_latency(c.summary) for c in live.cells.values()))
         if live is not None and not live.running and finished_cells and self._switched_for != live.run_id:
             self._switched_for = live.run_id  # the run ended: its latency plot comes forward, once
             self.latency_view = True
@@ -274,7 +296,8 @@ class BenchScreen(ModeScreen):
         self.query_one(LatencyThroughputPlot).show(live.unit, live.summaries)
 
     def _show_progress(self, live: LiveRun) -> None:
-        width = 12 if self.has_class("-narrow") else 24
+        # a generation cell's label is longer (in=2048 out=128 c=1): narrower bars keep the line on one row at 80 columns
+        width = (8 if live.plan.kind == "generate" else 12) if self.has_class("-narrow") else 24
         tick = live.tick
         warmup = live.warmup if live.phase == "starting" else None
         if warmup is not None:  # a warm-up request is waiting for its answer (a model loading, or a stuck server)
@@ -299,7 +322,12 @@ class BenchScreen(ModeScreen):
             best = best_cell(live.summaries)
             if best is not None:
                 first += f" · best [b]{rate(best.items_per_s)} {live.unit}/s[/b] ({escape(best.spec.label)})"
-        if live.running and tick is not None and tick.cell is not None:
+        if live.running and tick is not None and tick.cell is not None and live.plan.kind == "generate":
+            # p50/p99 of time to first token and between tokens, over the last 5 s
+            window = "" if self.has_class("-narrow") else " [dim]p50/p99, last 5 s[/dim]"
+            second = (f"[b]{rate(tick.items_per_s)}[/b] {live.unit}/s · {rate(tick.requests_per_s)} req/s · "
+                      f"TTFT [b]{ms(tick.ttft_p50_s)}[/b]/{ms(tick.ttft_p99_s)} · ITL [b]{ms(tick.itl_p50_s)}[/b]/{ms(tick.itl_p99_s)}{window}")
+        elif live.running and tick is not None and tick.cell is not None:
             window = "" if self.has_class("-narrow") else " [dim](last 5 s)[/dim]"
             second = (f"[b]{rate(tick.items_per_s)}[/b] {live.unit}/s · {rate(tick.requests_per_s)} req/s · "
                       f"p50 [b]{ms(tick.p50_s)}[/b] · p99 [b]{ms(tick.p99_s)}[/b]{window}")
