@@ -351,8 +351,8 @@ class SparkApp(App[int]):
 
     def open_bench(self, preset: str, url: str, *, name: str | None = None) -> None:
         """The benchmark screen with a service's defaults in its form (`preset` as in
-        spark_tui.core.bench.plan.SERVICE_ADAPTERS: vllm, tei, ollama, nim, infinity, nv-embed,
-        omniparser, docling). While a run is under way, the screen shows that run instead."""
+        spark_tui.core.bench.plan.SERVICE_ADAPTERS: embedding, parse and text-generation servers).
+        While a run is under way, the screen shows that run instead."""
         from spark_tui.ui.bench.screen import BenchScreen
         from spark_tui.ui.bench.targets import BenchTarget
 
@@ -379,7 +379,7 @@ class SparkApp(App[int]):
         """Benchmark the service (probe) called `name`."""
         target = next((t for t in self.bench.targets() if t.name == name), None)
         if target is None:
-            self.notify(f"no benchmark for {name!r}: only embedding and parse services can be benchmarked", severity="warning")
+            self.notify(f"no benchmark for {name!r}: only embedding, parse and text-generation servers can be benchmarked", severity="warning")
             return
         self.open_bench(target.preset, target.url, name=target.name)
 
