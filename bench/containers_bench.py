@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import docker  # noqa: E402
 
-from spark_tui.config import DockerConfig  # noqa: E402
+from spark_tui.models.settings import DockerConfig  # noqa: E402
 from spark_tui.core.docker.stats import ContainerStatsReader  # noqa: E402
 from spark_tui.core.docker.containers import ContainerCatalog  # noqa: E402
 from spark_tui.core.docker.engine import DockerEngine  # noqa: E402

@@ -1,7 +1,8 @@
 """Every container, grouped by Compose project, one row per container keyed by its id.
 
-Built on RowTable: each refresh hands over every row's cells and only rows whose cells
-changed are drawn again. Project headers are rows too. Columns follow the table's width:
+Built on RowTable: each refresh hands over every row's cells (plain text and (text, role) spans,
+never markup: names, images and states come from outside) and only rows whose cells changed are
+drawn again. Project headers are rows too. Columns follow the table's width:
 health gets its own column from 100 cells, the image from 128; narrower, the state shows
 the health.
 """
@@ -11,12 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from rich.style import Style
+
 from spark_tui.core import format as fmt
-from spark_tui.ui.markup import escape
+from spark_tui.models.containers import (
+    Container,
+    ContainerGroup,
+    PublishedPort,
+    group_by_project,
+)
 from spark_tui.ui.containers.state import ContainersState
-from spark_tui.models.containers import Container, ContainerGroup, PublishedPort, group_by_project
-from spark_tui.ui.widgets.row_table import PADDING, RowTable, TableColumn
-from spark_tui.ui.widgets.theme_colors import ThemeColors, theme_colors
+from spark_tui.ui.widgets.row_table import PADDING, Cell, Row, RowTable, TableColumn
+from spark_tui.ui.widgets.theme_colors import theme_colors
 
 HEALTH_FROM = 100  # table width (cells) from which health gets its own column
 IMAGE_FROM = 128  # ... and the image too
@@ -130,36 +137,46 @@ def ports_detail(ports: tuple[PublishedPort, ...]) -> str:
     return ", ".join(dict.fromkeys(f"{p.host_ip}:{p.host_port}→{p.container_port}/{p.protocol}" for p in ports))
 
 
-def state_markup(container: Container, colors: ThemeColors, with_health: bool, busy: str | None = None) -> str:
+def state_cell(container: Container, with_health: bool, busy: str | None = None) -> Cell:
     if busy:
-        return colors.paint(f"{busy}…", "warning")
+        return ((f"{busy}…", "warning"),)
     state = container.state
     if state == "running":
         if with_health and container.health == "healthy":
-            return colors.paint("healthy", "success")
+            return (("healthy", "success"),)
         if with_health and container.health == "starting":
-            return colors.paint("starting", "warning")
+            return (("starting", "warning"),)
         if with_health and container.health == "unhealthy":
-            return colors.paint("unhealthy", "error", bold=True)
-        return colors.paint("running", "success")
+            return (("unhealthy", "error-bold"),)
+        return (("running", "success"),)
     if state == "exited":
         code = container.exit_code
-        return colors.paint(f"exit {code if code is not None else '?'}", "dim" if code in (0, None) else "error")
+        return ((f"exit {code if code is not None else '?'}", "dim" if code in (0, None) else "error"),)
     if state in ("restarting", "paused"):
-        return colors.paint(state, "warning")
+        return ((state, "warning"),)
     if state == "dead":
-        return colors.paint("dead", "error", bold=True)
-    return colors.paint(escape(state), "dim")
+        return (("dead", "error-bold"),)
+    return ((state, "dim"),)
 
 
-def health_markup(container: Container, colors: ThemeColors) -> str:
+def health_cell(container: Container) -> Cell:
     role = {"healthy": "success", "starting": "warning", "unhealthy": "error"}.get(container.health or "")
     if role is None or container.state != "running":
-        return colors.paint("—", "dim")
-    return colors.paint(container.health or "", role, bold=role == "error")
+        return (("—", "dim"),)
+    return ((container.health or "", role + "-bold" if role == "error" else role),)
 
 
 class ContainerTable(RowTable):
+    """Roles: success, warning, error, accent (the theme's colours, "-bold" adds bold), dim (Rich's
+    dim), bold."""
+
+    def role_style(self, role: str) -> Style:
+        base, bold = role.removesuffix("-bold"), role.endswith("-bold")
+        if base == "bold":
+            return Style(bold=True)
+        spec = "dim" if base == "dim" else getattr(theme_colors(self.app), base)
+        return Style.parse(f"bold {spec}" if bold else spec)
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._widths: dict[str, int] | None = None
@@ -212,14 +229,13 @@ class ContainerTable(RowTable):
         self._state = state
         if self._widths is None:
             return  # not mounted yet: on_mount draws
-        colors = theme_colors(self.app)
         now = state.now()
-        rows: list[tuple[str, tuple[str, ...]]] = []
+        rows: list[tuple[str, Row]] = []
         for group in group_by_project(list(state.containers.values())):
-            rows.append((header_key(group.project), self._header(group, colors)))
+            rows.append((header_key(group.project), self._header(group)))
             last = len(group.containers) - 1
             for n, container in enumerate(group.containers):
-                rows.append((container.id, self._cells(container, state, colors, now, n == last)))
+                rows.append((container.id, self._cells(container, state, now, n == last)))
         self.set_rows(rows)
         if self._first_selection and rows:
             self._first_selection = False
@@ -227,35 +243,34 @@ class ContainerTable(RowTable):
             if first is not None:
                 self.select(first)
 
-    def _pick(self, values: dict[str, str]) -> tuple[str, ...]:
+    def _pick(self, values: dict[str, Cell]) -> Row:
         return tuple(values[c.key] for c in self.columns_shown)
 
     def _width(self, key: str) -> int:
         return self._widths[key] if self._widths else 0
 
-    def _header(self, group: ContainerGroup, colors: ThemeColors) -> tuple[str, ...]:
+    def _header(self, group: ContainerGroup) -> Row:
         title = group.project or "(no project)"
         running, total = group.running, len(group.containers)
-        name = f"[b]{escape(clip(title, self._width('name')))}[/b]" if group.project else colors.paint(escape(title), "dim")
-        values = dict.fromkeys((c.key for c in COLUMNS), "")
-        values["name"] = name
-        values["state"] = colors.paint(f"{running}/{total} up", "success" if running == total else ("dim" if not running else "warning"))
+        values: dict[str, Cell] = dict.fromkeys((c.key for c in COLUMNS), "")
+        values["name"] = ((clip(title, self._width("name")), "bold"),) if group.project else ((title, "dim"),)
+        values["state"] = ((f"{running}/{total} up", "success" if running == total else ("dim" if not running else "warning")),)
         return self._pick(values)
 
-    def _cells(self, container: Container, state: ContainersState, colors: ThemeColors, now: datetime, last: bool) -> tuple[str, ...]:
+    def _cells(self, container: Container, state: ContainersState, now: datetime, last: bool) -> Row:
         stats = state.stats.get(container.id) if container.state == "running" else None
         running = container.state == "running"
         name_width = self._width("name")
-        values = {
-            "name": colors.paint("└ " if last else "├ ", "dim") + escape(clip(short_name(container), name_width - 2)),
-            "state": state_markup(container, colors, with_health=not self._width("health"), busy=state.busy.get(container.id)),
-            "health": health_markup(container, colors),
+        values: dict[str, Cell] = {
+            "name": (("└ " if last else "├ ", "dim"), (clip(short_name(container), name_width - 2), None)),
+            "state": state_cell(container, with_health=not self._width("health"), busy=state.busy.get(container.id)),
+            "health": health_cell(container),
             "uptime": short_uptime(container.uptime(now)),
             "cpu": "",
             "memory": "",
             "gpu": "",
-            "ports": escape(clip(ports_text(container.ports), self._width("ports"))),
-            "image": colors.paint(escape(clip(container.image, self._width("image"))), "dim"),
+            "ports": clip(ports_text(container.ports), self._width("ports")),
+            "image": ((clip(container.image, self._width("image")), "dim"),),
         }
         figures: dict[str, tuple[str, str | None]] = {}
         if running:
@@ -271,6 +286,6 @@ class ContainerTable(RowTable):
         elif container.gpu:
             figures["gpu"] = ("GPU", "accent" if running else "dim")
         for key, (text, role) in figures.items():
-            values[key] = colors.paint(text.rjust(self._width(key)), role)
+            values[key] = ((text.rjust(self._width(key)), role),)
         return self._pick(values)
 

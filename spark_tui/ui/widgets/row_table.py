@@ -1,12 +1,17 @@
-"""A keyed table that redraws only the rows that changed: one line per row, a fixed header.
+"""The one line table: rows by key, one line per row, a fixed header, a cursor; it redraws only
+the rows that changed. The containers and the services screens both use it (they differ only
+in what they put in the cells).
 
 Textual's DataTable re-renders every visible cell whenever any cell changes (its render
-caches are keyed by a table-wide update counter); with 200 containers whose CPU figures move
-every couple of seconds that is most of the app's idle CPU, and the cost of every return to
-the screen. Here each row is rendered once into a Strip when its cells change, and a change
-repaints that row's line only.
+caches are keyed by a table-wide update counter), each cell through Rich (Padding, Styled,
+render_lines): with 200 containers whose CPU figures move every couple of seconds, or 50
+probes that change every second, that is most of the app's idle CPU. Here each row is turned
+into one Strip of Segments when its cells change, and a change repaints that row's line only.
 
-Cells are Rich markup strings, already fitted to their column by the caller (see `fit`).
+A cell is plain text, or spans of (text, role): never markup, so text from outside is shown as
+it is. A role names a component class `row-table--<role>` (its colour; "<role>-bold" adds bold);
+a subclass may map roles otherwise (`role_style`). Cells come fitted to their column by the
+caller (see `fit`); the table still cuts what is wider, with an ellipsis.
 """
 
 from __future__ import annotations
@@ -14,10 +19,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Region, Size
@@ -26,6 +30,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 PADDING = 1  # cells each side of a column, like DataTable's default
+
+Span = tuple[str, str | None]  # text and its role (None: plain)
+Cell = str | tuple[Span, ...]  # plain text, or spans
+Row = tuple[Cell, ...]
 
 
 @dataclass(frozen=True)
@@ -36,8 +44,20 @@ class TableColumn:
     right: bool = False
 
 
+def cell_text(cell: Cell) -> str:
+    return cell if isinstance(cell, str) else "".join(text for text, _ in cell)
+
+
 class RowTable(ScrollView, can_focus=True):
-    COMPONENT_CLASSES = {"row-table--header", "row-table--cursor"}
+    COMPONENT_CLASSES = {
+        "row-table--header",
+        "row-table--cursor",
+        "row-table--up",
+        "row-table--degraded",
+        "row-table--down",
+        "row-table--dim",
+        "row-table--accent",
+    }
 
     DEFAULT_CSS = """
     RowTable {
@@ -66,8 +86,17 @@ class RowTable(ScrollView, can_focus=True):
             color: $block-cursor-foreground;
             text-style: $block-cursor-text-style;
         }
+        & > .row-table--up { color: $success; }
+        & > .row-table--degraded { color: $warning; }
+        & > .row-table--down { color: $error; }
+        & > .row-table--dim { color: $foreground-muted; }
+        & > .row-table--accent { color: $accent; }
     }
     """
+
+    # The header's and the cursor's styles: only what their component class sets (True: a cursor
+    # without a colour keeps the cells' colours), or combined with the table's (False).
+    PARTIAL_STYLES = False
 
     BINDINGS = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
@@ -80,7 +109,7 @@ class RowTable(ScrollView, can_focus=True):
     ]
 
     class Highlighted(Message):
-        """The cursor moved to another row (or the row under it changed key)."""
+        """The cursor moved to another row (or the row under it changed key; None: no rows)."""
 
         def __init__(self, table: RowTable, key: str | None) -> None:
             super().__init__()
@@ -92,7 +121,7 @@ class RowTable(ScrollView, can_focus=True):
             return self.table
 
     class Chosen(Message):
-        """Enter, or a click on the row under the cursor."""
+        """Enter, or a double click on a row."""
 
         def __init__(self, table: RowTable, key: str) -> None:
             super().__init__()
@@ -108,10 +137,12 @@ class RowTable(ScrollView, can_focus=True):
         self.columns: list[TableColumn] = []
         self.keys: list[str] = []
         self._index: dict[str, int] = {}
-        self._row_cells: dict[str, tuple[str, ...]] = {}
+        self._row_cells: dict[str, Row] = {}
         self._strips: dict[str, Strip] = {}
         self._header_strip: tuple[Style, Strip] | None = None
         self._rows_style: Style | None = None  # the style the cached row strips were drawn in
+        self._role_styles: dict[str, Style] = {}
+        self._base_style: Style | None = None  # the table's style during a render pass
         self.cursor = 0
 
     # -- content -------------------------------------------------------------------------------
@@ -121,19 +152,25 @@ class RowTable(ScrollView, can_focus=True):
         return len(self.keys)
 
     def get_cell(self, key: str, column: str) -> str:
+        """A cell's text."""
         index = next(i for i, c in enumerate(self.columns) if c.key == column)
-        return self._row_cells[key][index]
+        return cell_text(self._row_cells[key][index])
+
+    def row_text(self, key: str) -> str:
+        """A row as plain text, columns separated by two spaces (for tests and logs)."""
+        return "  ".join(cell_text(cell) for cell in self._row_cells[key])
 
     def set_columns(self, columns: Sequence[TableColumn]) -> None:
+        """New columns: the rows stay (and the cursor on its row) but show nothing until the next
+        `set_rows` hands over cells for these columns."""
         self.columns = list(columns)
         self._strips.clear()
         self._header_strip = None
         self._row_cells = {}
-        self.keys, self._index = [], {}
         self._resize_virtual()
         self.refresh()
 
-    def set_rows(self, rows: Sequence[tuple[str, tuple[str, ...]]]) -> None:
+    def set_rows(self, rows: Sequence[tuple[str, Row]]) -> None:
         """Make the table show exactly `rows` (key, cells), in this order; the cursor stays on
         its row. Unchanged rows are not rendered again; only changed lines are repainted."""
         selected = self.cursor_key
@@ -146,7 +183,7 @@ class RowTable(ScrollView, can_focus=True):
             if self._row_cells.get(key) != row:
                 self._strips.pop(key, None)
                 changed.append(key)
-        for gone in set(self._row_cells) - set(cells):
+        for gone in self._row_cells.keys() - cells.keys():
             self._strips.pop(gone, None)
         self._row_cells = cells
         if reordered:
@@ -221,12 +258,22 @@ class RowTable(ScrollView, can_focus=True):
             self.move_to(index)
 
     def on_focus(self) -> None:
-        self._refresh_row(self.cursor)
+        self._refresh_row(self.cursor)  # the cursor's colours differ with focus
 
     def on_blur(self) -> None:
         self._refresh_row(self.cursor)
 
     # -- drawing ---------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
+
+    def _restyle(self) -> None:
+        """Roles may map to other colours in another theme."""
+        self._role_styles.clear()
+        self._strips.clear()
+        self._header_strip = None
+        self.refresh()
 
     def on_resize(self) -> None:
         self._scroll_to_cursor()
@@ -236,32 +283,71 @@ class RowTable(ScrollView, can_focus=True):
         if 1 <= line < self.size.height:
             self.refresh(Region(0, line, self.scrollable_content_region.width, 1))
 
+    def role_style(self, role: str) -> Style:
+        """A role's own style: the colour of component class `row-table--<role>` (only the colour:
+        a full style would drop the alpha blending of e.g. $foreground-muted)."""
+        base = role.removesuffix("-bold")
+        color = self.get_component_rich_style(f"row-table--{base}").color
+        return Style(color=color, bold=True if base != role else None)
 
-    def _render_cells(self, cells: Sequence[str], style: Style) -> Strip:
-        line = Text(no_wrap=True, end="")
+    def _role_style(self, role: str) -> Style:
+        style = self._role_styles.get(role)
+        if style is None:
+            style = self._role_styles[role] = self.role_style(role)
+        return style
+
+    def _render_cells(self, cells: Sequence[Cell], style: Style) -> Strip:
+        """One line of cells in `style`, each span's role on top; runs of one style are one
+        Segment (fewer for the compositor to cut and join)."""
+        segments: list[Segment] = []
+        run: list[str] = []  # text in `run_style` not yet made a Segment
+        run_style = style
+
+        def add(text: str, text_style: Style) -> None:
+            nonlocal run_style
+            if not text:
+                return
+            if text_style != run_style:
+                if run:
+                    segments.append(Segment("".join(run), run_style))
+                    run.clear()
+                run_style = text_style
+            run.append(text)
+
         pad = " " * PADDING
-        for column, markup in zip(self.columns, cells):
-            text = Text.from_markup(markup, end="") if "[" in markup else Text(markup, end="")
-            text.truncate(column.width, overflow="ellipsis")
-            gap = " " * (column.width - text.cell_len)
-            line.append(pad)
+        for column, cell in zip(self.columns, cells):
+            spans = ((cell, None),) if isinstance(cell, str) else cell
+            width = column.width
+            used = sum(cell_len(text) for text, _ in spans)
+            if used > width:  # cut with an ellipsis, in the style of the text it replaces
+                spans, used = _cut(spans, width), width
+            gap = " " * (width - used)
+            add(pad, style)
             if column.right:
-                line.append(gap)
-                line.append_text(text)
-            else:
-                line.append_text(text)
-                line.append(gap)
-            line.append(pad)
-        segments = Segment.apply_style(line.render(self.app.console), style=style)  # under the cells' own colours
-        return Strip(list(segments), line.cell_len)
+                add(gap, style)
+            for text, role in spans:
+                add(text, style + self._role_style(role) if role else style)
+            if not column.right:
+                add(gap, style)
+            add(pad, style)
+        if run:
+            segments.append(Segment("".join(run), run_style))
+        return Strip(segments, sum(c.width + 2 * PADDING for c in self.columns[: len(cells)]))
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._base_style = self.rich_style  # once per pass: it walks the DOM
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._base_style = None
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self._base_style or self.rich_style
         if y == 0:
-            header_style = base + self.get_component_rich_style("row-table--header")
+            header_style = base + self.get_component_rich_style("row-table--header", partial=self.PARTIAL_STYLES)
             if self._header_strip is None or self._header_strip[0] != header_style:
-                labels = [c.label.rjust(c.width) if c.right else c.label for c in self.columns]
+                labels = [c.label for c in self.columns]
                 self._header_strip = (header_style, self._render_cells(labels, header_style))
             return self._header_strip[1].crop_extend(0, width, header_style)
         index = self.scroll_offset.y + y - 1
@@ -273,12 +359,34 @@ class RowTable(ScrollView, can_focus=True):
             self._rows_style = base
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._strips[key] = self._render_cells(self._row_cells[key], base)
+            cells = self._row_cells.get(key)
+            if cells is None:
+                return Strip.blank(width, base)  # new columns, cells not handed over yet
+            strip = self._strips[key] = self._render_cells(cells, base)
         if index == self.cursor:
-            cursor_style = self.get_component_rich_style("row-table--cursor")
+            cursor_style = self.get_component_rich_style("row-table--cursor", partial=self.PARTIAL_STYLES)
             strip = Strip(Segment.apply_style(strip, post_style=cursor_style), strip.cell_length)
             return strip.crop_extend(0, width, base + cursor_style)
         return strip.crop_extend(0, width, base)
+
+
+def _cut(spans: Sequence[Span], width: int) -> tuple[Span, ...]:
+    """Spans cut to `width` cells, the last ending in an ellipsis in the role of the text it
+    replaces (as Rich's Text.truncate does)."""
+    room = max(0, width - 1)
+    out: list[Span] = []
+    for n, (text, role) in enumerate(spans):
+        size = cell_len(text)
+        if size > room:
+            out.append((set_cell_size(text, room) + "…", role))
+            return tuple(out)
+        out.append((text, role))
+        room -= size
+        if room == 0:
+            after = next((r for t, r in spans[n + 1 :] if t), role)
+            out.append(("…", after))
+            return tuple(out)
+    return tuple(out)
 
 
 def fit(text: str, width: int) -> str:
