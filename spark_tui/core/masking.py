@@ -74,10 +74,43 @@ def is_secret_name(name: str) -> bool:
     return any(s.endswith(SECRET_SUFFIXES) for s in segments) or joined.endswith(SECRET_SUFFIXES)
 
 
+# The fast path's evidence (lower case, ASCII text only). A token shape needs one of these
+# fragments, a URL password "://", a "Bearer …" its scheme word …
+_SHAPE_HINTS = ("://", "hf_", "sk-", "github_pat_", "glpat-", "xox", "nvapi-", "akia", "eyj", "bearer", "basic")
+_GITHUB = re.compile(r"gh[pousr]_")
+# … and a secret name (NAME=value, --flag value) a secret segment or suffix, each of which holds
+# one of these. Looked for with "_", "-" and "." taken out: is_secret_name joins a name's
+# segments ("TO_KEN" ends with TOKEN), and in ASCII a name's characters are letters, digits and those.
+_NAME_HINTS = ("token", "key", "secret", "pass", "pwd", "cred", "auth", "cookie", "salt", "signature", "dsn")
+
+
+def _may_hold_secret(text: str) -> bool:
+    """False when no rule of mask_text can match (ASCII text): ~2 µs instead of its ~15 µs of
+    regexes, for the ordinary log line. Non-ASCII text always takes the full path (case
+    folding outside ASCII can make letters the regexes see differently)."""
+    if not text.isascii():
+        return True
+    low = text.lower()
+    for hint in _SHAPE_HINTS:
+        if hint in low:
+            return True
+    if "gh" in low and _GITHUB.search(low):
+        return True
+    squeezed = low.replace("_", "").replace("-", "").replace(".", "")
+    for hint in _NAME_HINTS:
+        if hint in squeezed:
+            return True
+    return False
+
+
 def mask_text(text: str) -> str:
     """Mask credentials inside free text: log lines, commands, error messages."""
-    if not text:
+    if not text or not _may_hold_secret(text):
         return text
+    return _mask_rules(text)
+
+
+def _mask_rules(text: str) -> str:
     text = _URL_PASSWORD.sub(lambda m: m["head"] + MASK, text)
     text = _TOKEN_SHAPES.sub(MASK, text)
     text = _BEARER.sub(lambda m: f"{m[1]} {MASK}", text)

@@ -173,6 +173,27 @@ def test_logs_tail_then_follow_with_timestamps_masked_and_a_clean_stop(kit: Dock
     assert len(tail) == 2 and all(line.text == "tick" for line in tail)
 
 
+def test_a_consumer_slower_than_the_log_gets_the_newest_lines_and_memory_stays_bounded(kit: DockerKit, engine) -> None:
+    cid = kit.run("flood", "sh", "-c", "seq 1 5000")
+    docker("wait", cid)  # every line is written: the follow reads them and ends with the container
+    follower = LogFollower(engine, cid, tail=-1)
+    batches = list(follower.batches(max_lines=100, max_wait_s=0.05))
+    numbers = [int(line.text) for batch in batches for line in batch]
+    assert all(0 < len(batch) <= 100 for batch in batches)
+    assert numbers == sorted(numbers) and numbers[-1] == 5000, "the newest lines are kept, in order"
+    assert follower.dropped > 0 and len(numbers) + follower.dropped == 5000, "every line is shown or counted as skipped"
+    assert follower.error is None
+
+
+def test_a_tty_container_is_read_as_raw_bytes(kit: DockerKit, engine) -> None:
+    cid = kit.run("tty", "sh", "-c", "printf 'one\\ntwo \\033[31mred\\033[0m\\n'; sleep 300", options=("-t",))
+    wait_for(lambda: "red" in docker("logs", cid).stdout, what="the tty output")
+    lines = list(LogFollower(engine, cid, tail=10, follow=False).lines())
+    assert [line.text for line in lines] == ["one", "two red"], "CRLF from the tty ends the line, colour becomes spans"
+    assert lines[1].spans and lines[1].spans[0][:2] == (4, 7)
+    assert all(line.timestamp is not None for line in lines)
+
+
 def test_a_container_started_elsewhere_appears_from_events_not_polling(kit: DockerKit, engine) -> None:
     watcher = ContainerWatcher(engine, reconcile_s=3600)  # no reconcile during the test: only events
     listings: queue.Queue[ContainerListing] = queue.Queue()
