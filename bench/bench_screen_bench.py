@@ -194,8 +194,8 @@ def run_app(mode: str, argv: list[str]) -> None:
     if mode == "thread":
         original = live_bench.BenchController.__init__
 
-        def patched(self, app, config, launcher=None):  # type: ignore[no-untyped-def]
-            original(self, app, config, launcher=lambda request, sink: ThreadRun(request, sink))
+        def patched(self, host, settings, targets, *, demo=False, launcher=None):  # type: ignore[no-untyped-def]
+            original(self, host, settings, targets, demo=demo, launcher=lambda request, sink: ThreadRun(request, sink))
 
         live_bench.BenchController.__init__ = patched  # type: ignore[method-assign]
     sys.exit(main(argv))
