@@ -756,3 +756,31 @@ def test_core_and_models_import_no_textual_or_rich():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_an_idle_server_reuses_its_figures_and_a_moved_counter_works_them_out_again(monkeypatch) -> None:
+    """The pages of an idle server parse to the same families: figures over windows inside that
+    still span are reused (the idle dashboard's cost), and the first moved counter is counted."""
+    scrape_module = importlib.import_module("spark_tui.core.inference.scrape")
+
+    engine = VllmEngine()
+    engine.finish_request(ttft=0.05, itls=[0.02] * 4, e2e=0.2, prompt=10)
+    clock = [1000.0]
+    monkeypatch.setattr(scrape_module.time, "monotonic", lambda: clock[0])
+    worked = []
+    real = scrape_module.figures_from_window
+    monkeypatch.setattr(scrape_module, "figures_from_window", lambda *a, **k: worked.append(1) or real(*a, **k))
+    tracker = InferenceTracker(InferenceTarget("vllm", "http://127.0.0.1:1", engine="vllm", interval=1.0), latency_window_s=5.0)
+
+    def poll() -> object:
+        clock[0] += 1.0
+        return tracker.poll_blocking(lambda url: (200, engine.render()))
+
+    for _ in range(10):
+        figures = poll()
+    assert figures.generation_tokens_per_s == 0 and figures.ttft.p50 is None  # nothing in the window any more
+    assert len(worked) < 10, "an idle page's figures are reused once the window is still"
+    before = len(worked)
+    engine.add_tokens(generation=50)
+    moved = poll()
+    assert len(worked) == before + 1 and moved.generation_tokens_per_s == pytest.approx(50.0)
