@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 
-READ_LIMIT = 1 << 20  # as spark_tui/bench/http.py
+READ_LIMIT = 1 << 20  # as spark_tui/core/bench/http.py
 
 
 @dataclass(frozen=True)

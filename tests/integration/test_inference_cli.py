@@ -71,7 +71,9 @@ def test_vllm_rates_match_what_the_server_emitted(engines: int) -> None:
                 for _ in range(20):
                     engine.finish_request(ttft=0.3, itls=[0.02] * 10, e2e=1.0, engine=index)
 
-        [figures] = measure([InferenceTarget("v", server.url)], 0.5, sleep=adds_during_window(load))
+        # 2 s, the command's default: a scheduling skew of tens of ms between the server's render and
+        # the command's clock stays within the 3 % (at 0.5 s a loaded machine made it 4 %)
+        [figures] = measure([InferenceTarget("v", server.url)], 2.0, sleep=adds_during_window(load))
     assert figures.engine == "vllm" and figures.model == engine.model
     truth = rate_from_renders(server, "vllm:generation_tokens_total")
     assert truth > 0
@@ -96,7 +98,7 @@ def test_sglang_and_tgi_and_llamacpp_emulators() -> None:
                 llama.generate(prompt=40, prompt_ms=20.0, predicted=64, predicted_ms=900.0)
 
         targets = [InferenceTarget("sg", s.url), InferenceTarget("tgi", t.url), InferenceTarget("ll", l.url)]
-        found = {f.name: f for f in measure(targets, 0.5, sleep=adds_during_window(load))}
+        found = {f.name: f for f in measure(targets, 2.0, sleep=adds_during_window(load))}  # see the vLLM test
     assert [found[n].engine for n in ("sg", "tgi", "ll")] == ["sglang", "tgi", "llamacpp"]
     for name, server, family in (("sg", s, "sglang:generation_tokens_total"),
                                  ("tgi", t, "tgi_request_generated_tokens_sum"),

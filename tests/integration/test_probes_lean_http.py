@@ -220,7 +220,7 @@ async def test_body_cut_short_by_the_server() -> None:
 
     async with scripted(handler) as (port, _):
         outcomes, _ = await checks(spec(f"http://127.0.0.1:{port}/"), 1)
-    assert outcomes[0].error == "connection closed after 5 of 100 bytes"
+    assert outcomes[0].error == "the server closed the connection in the middle of its answer (after 5 of 100 bytes)"
 
 
 def test_parse_head_joins_repeated_headers_and_folds() -> None:

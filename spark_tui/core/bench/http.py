@@ -1,20 +1,18 @@
-"""A lean HTTP/1.1 keep-alive client for the load generator: one connection per closed-loop worker.
+"""The load generator's HTTP/1.1 client: one keep-alive connection per closed-loop worker, on the
+one HTTP/1.1 core (core/net/http.py; the probes are its other user).
 
 Why not httpx: measured on loopback, httpx.AsyncClient spends 1.5 ms of CPU per request at
 concurrency 1 and 3.6 ms at 16 (pool bookkeeping); aiohttp 0.2 ms; this client ~0.05 ms.
 A runner that costs milliseconds per request measures itself, not the server
 (bench/accuracy.py keeps that honest). Requests are serialised once (`PreparedRequest`) and
-replayed; responses are read with Content-Length, chunked encoding, or to EOF.
+replayed.
 
-Answers are received by a BufferedProtocol: the kernel writes them straight into one buffer per
-connection, grown to fit the largest answer and reused. asyncio.StreamReader copies every chunk
-into its buffer, copies the answer out again and pauses and resumes the socket around its 1 MiB
-limit: 7 ms of CPU for a 5.6 MB answer (64 texts × 4096 dimensions) against 0.9 ms here.
-
-Streamed answers (`Connection.stream`: SSE for OpenAI-style and llama.cpp servers, NDJSON for
-Ollama) are split into events as they come, each stamped with the time its last byte arrived:
-the protocol stamps every read as the event loop hands it over (`buffer_updated`), so how late
-the reading task runs afterwards does not move a token's time.
+What is the benchmark's own: a timeout per request that costs next to nothing (one timer per
+connection), `meanwhile` work done while an answer is awaited, a kept-alive connection the
+server had closed reopened once, TLS, and streamed answers (`Connection.stream`: SSE for
+OpenAI-style and llama.cpp servers, NDJSON for Ollama) split into events as they come, each
+stamped with the time its last byte arrived: the core's protocol stamps every read as the event
+loop hands it over, so how late the reading task runs afterwards does not move a token's time.
 """
 
 from __future__ import annotations
@@ -29,21 +27,28 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from spark_tui.models.bench import ErrorClass
+from spark_tui.core.net.http import (
+    MAX_ANSWER,
+    BodyTooLarge,
+    ClosedWithoutAnswer,
+    CutShort,
+    HttpError,
+    Inbox,
+    connect,
+    content_length,
+    encode_request,
+    header_value,
+    keeps_alive,
+    parse_headers,
+    read_body,
+    read_head,
+)
 
-USER_AGENT = b"spark-tui-bench"
-_HEAD_LIMIT = 1 << 20  # a head (status line and headers) longer than this is not HTTP
-_CHUNK = 1 << 16  # free room offered to the kernel for each read
-MAX_ANSWER = 1 << 30  # a Content-Length over this is refused before anything is read
+__all__ = ["MAX_ANSWER", "Connection", "Endpoint", "PreparedRequest", "Response", "StreamResponse", "TransportError",
+           "multipart_form", "prepare"]
 
-
-class TransportError(Exception):
-    """No usable HTTP answer: the message is for the user."""
-
-    def __init__(self, error: ErrorClass, message: str) -> None:
-        super().__init__(message)
-        self.error = error
-        self.message = message
+USER_AGENT = "spark-tui-bench"
+TransportError = HttpError  # no usable HTTP answer: `message` for the user, `error` its class
 
 
 @dataclass(frozen=True)
@@ -116,14 +121,10 @@ def prepare(
     headers: tuple[tuple[str, str], ...] = (),
 ) -> PreparedRequest:
     target = (endpoint.base_path + path).encode("utf-8")
-    lines = [b"%s %s HTTP/1.1" % (method.encode("ascii"), target), b"host: " + endpoint.host_header, b"user-agent: " + USER_AGENT, b"accept: */*"]
+    fields = [("user-agent", USER_AGENT), ("accept", "*/*")]
     if content_type is not None:
-        lines.append(b"content-type: " + content_type.encode("latin-1"))
-    if body or method in ("POST", "PUT", "PATCH"):
-        lines.append(b"content-length: %d" % len(body))
-    for name, value in headers:
-        lines.append(name.encode("latin-1") + b": " + value.encode("latin-1"))
-    return PreparedRequest(method, path, b"\r\n".join(lines) + b"\r\n\r\n" + body)
+        fields.append(("content-type", content_type))
+    return PreparedRequest(method, path, encode_request(method, target, endpoint.host_header, [*fields, *headers], body))
 
 
 class Response:
@@ -142,7 +143,7 @@ class Response:
     def headers(self) -> dict[str, str]:
         """Header names in lower case."""
         if self._headers is None:
-            self._headers = _parse_headers(self._head)
+            self._headers = parse_headers(self._head, strict=False)
         return self._headers
 
     def __repr__(self) -> str:
@@ -176,7 +177,7 @@ class Connection:
     def __init__(self, endpoint: Endpoint, *, connect_timeout: float = 10.0) -> None:
         self.endpoint = endpoint
         self.connect_timeout = connect_timeout
-        self._inbox: _Inbox | None = None
+        self._inbox: Inbox | None = None
         self._used = False  # carried a request already: the server may have closed it since
         self._expired = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -227,18 +228,18 @@ class Connection:
                 except _StaleConnection:
                     self.close()
                     if not reused or self._expired:
-                        raise TransportError("connection", "the server closed the connection without answering") from None
+                        raise ClosedWithoutAnswer() from None
                 # a kept-alive connection the server had already closed: one fresh attempt
             await self._open(min(self.connect_timeout, timeout))
             try:
                 return await exchange(request)
             except _StaleConnection:
                 self.close()
-                raise TransportError("connection", "the server closed the connection without answering") from None
-        except TransportError:
+                raise ClosedWithoutAnswer() from None
+        except HttpError:
             self.close()
             if self._expired:
-                raise TransportError("timeout", f"no answer within {timeout:g} s") from None
+                raise HttpError(f"no answer within {timeout:g} s", "timeout") from None
             raise
         except asyncio.CancelledError:
             self.close()
@@ -272,159 +273,120 @@ class Connection:
             self._inbox.abort()
 
     async def _open(self, timeout: float) -> None:
+        origin = self.endpoint.origin
         context = ssl.create_default_context() if self.endpoint.scheme == "https" else None
         try:
             async with asyncio.timeout(timeout):
-                loop = asyncio.get_running_loop()
-                _, self._inbox = await loop.create_connection(lambda: _Inbox(loop), self.endpoint.host, self.endpoint.port, ssl=context)
+                self._inbox = await connect(self.endpoint.host, self.endpoint.port, ssl=context)
         except TimeoutError:
-            raise TransportError("connection", f"cannot connect to {self.endpoint.origin}: no answer within {timeout:g} s") from None
+            raise HttpError(f"cannot connect to {origin}: no answer within {timeout:g} s", "connection") from None
         except socket.gaierror as exc:
-            raise TransportError("connection", f"cannot resolve host {self.endpoint.host!r}: {exc.strerror or exc}") from None
+            raise HttpError(f"cannot resolve host {self.endpoint.host!r}: {exc.strerror or exc}", "connection") from None
         except ConnectionRefusedError:
-            raise TransportError("connection", f"cannot connect to {self.endpoint.origin}: connection refused — is the service running?") from None
+            raise HttpError(f"cannot connect to {origin}: connection refused — is the service running?", "connection") from None
         except ssl.SSLError as exc:
-            raise TransportError("connection", f"TLS handshake with {self.endpoint.origin} failed: {exc.reason or exc}") from None
+            raise HttpError(f"TLS handshake with {origin} failed: {exc.reason or exc}", "connection") from None
         except OSError as exc:
-            raise TransportError("connection", f"cannot connect to {self.endpoint.origin}: {exc.strerror or exc}") from None
+            raise HttpError(f"cannot connect to {origin}: {exc.strerror or exc}", "connection") from None
         self._used = False
 
     async def _exchange(self, request: PreparedRequest) -> Response:
         if self._expired:
-            raise TransportError("timeout", "timed out")
-        reader = self._inbox
-        assert reader is not None
+            raise HttpError("timed out", "timeout")
+        inbox = self._inbox
+        assert inbox is not None
         self._used = True
-        got_head = False
         try:
-            await reader.write(request.wire)
+            await inbox.write(request.wire)
             self._run_meanwhile()
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except asyncio.IncompleteReadError as exc:
-                if not exc.partial:
-                    raise _StaleConnection from None
-                raise TransportError("bad_response", "the server closed the connection in the middle of its answer") from None
-            got_head = True
-            status, reason = _parse_status(head)
-            while 100 <= status < 200:  # interim answers (100-continue) come before the real one
-                head = await reader.readuntil(b"\r\n\r\n")
-                status, reason = _parse_status(head)
+            head, minor, status, reason = await read_head(inbox)
             lower = head.lower()
-            length_at = lower.find(b"\r\ncontent-length:")
-            if length_at >= 0 and status not in (204, 304) and request.method != "HEAD" and b"\r\ntransfer-encoding:" not in lower:
-                # the usual answer, read without further ado
-                end = lower.find(b"\r\n", length_at + 17)
-                try:
-                    size = int(lower[length_at + 17 : end if end >= 0 else None])
-                except ValueError:
-                    size = -1
-                if size < 0:
-                    raise TransportError("bad_response", "invalid Content-Length in the answer")
-                body = await reader.readexactly(_checked_size(size))
-            else:
-                body = await self._read_body(reader, request, status, lower)
-        except (ConnectionResetError, BrokenPipeError):
-            if not got_head:
-                raise _StaleConnection from None
-            raise TransportError("connection", f"the connection to {self.endpoint.origin} was reset") from None
-        except asyncio.IncompleteReadError:
-            raise TransportError("bad_response", "the server closed the connection in the middle of its answer") from None
-        except asyncio.LimitOverrunError:
-            raise TransportError("bad_response", "the answer is not valid HTTP (a header line is too long)") from None
+            body, framed = await read_body(inbox, status, lower, request.expects_body)
+        except ClosedWithoutAnswer:
+            raise _StaleConnection from None
         except OSError as exc:
-            raise TransportError("connection", f"connection to {self.endpoint.origin} failed: {exc.strerror or exc}") from None
-        if b"\r\nconnection: close" in lower:
+            raise self._broken(inbox, exc) from None
+        if not framed or not keeps_alive(minor, lower):
             self.close()
         return Response(status, reason, head, body)
 
+    def _broken(self, inbox: Inbox, exc: OSError) -> Exception:
+        if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
+            if not inbox.answered:
+                return _StaleConnection()
+            return HttpError(f"the connection to {self.endpoint.origin} was reset", "connection")
+        return HttpError(f"connection to {self.endpoint.origin} failed: {exc.strerror or exc}", "connection")
+
     async def _exchange_stream(self, request: PreparedRequest, separator: bytes, on_event: Callable[[bytes, float], None] | None) -> StreamResponse:
         if self._expired:
-            raise TransportError("timeout", "timed out")
-        reader = self._inbox
-        assert reader is not None
+            raise HttpError("timed out", "timeout")
+        inbox = self._inbox
+        assert inbox is not None
         self._used = True
-        got_head = False
-        reader.stamping(True)
+        inbox.stamping(True)
+        framed = True
         try:
             sent_at = time.perf_counter()
-            await reader.write(request.wire)
+            await inbox.write(request.wire)
             self._run_meanwhile()
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except asyncio.IncompleteReadError as exc:
-                if not exc.partial:
-                    raise _StaleConnection from None
-                raise TransportError("bad_response", "the server closed the connection in the middle of its answer") from None
-            got_head = True
-            status, reason = _parse_status(head)
-            while 100 <= status < 200:
-                head = await reader.readuntil(b"\r\n\r\n")
-                status, reason = _parse_status(head)
+            head, minor, status, reason = await read_head(inbox)
             lower = head.lower()
             if not 200 <= status < 300:  # an error: read whole, as any answer
-                reader.stamping(False)
-                body = await self._read_body(reader, request, status, lower)
+                inbox.stamping(False)
+                body, framed = await read_body(inbox, status, lower, request.expects_body)
                 response = StreamResponse(status, reason, head, body, [], [], sent_at, time.perf_counter())
             else:
-                response = await self._read_events(reader, request, status, reason, head, lower, separator, on_event, sent_at)
-        except (ConnectionResetError, BrokenPipeError):
-            if not got_head:
-                raise _StaleConnection from None
-            raise TransportError("connection", f"the connection to {self.endpoint.origin} was reset") from None
-        except asyncio.IncompleteReadError:
-            raise TransportError("bad_response", "the server closed the connection in the middle of its answer") from None
-        except asyncio.LimitOverrunError:
-            raise TransportError("bad_response", "the answer is not valid HTTP (a header line is too long)") from None
+                response, framed = await self._read_events(inbox, request, status, reason, head, lower, separator, on_event, sent_at)
+        except ClosedWithoutAnswer:
+            raise _StaleConnection from None
         except OSError as exc:
-            raise TransportError("connection", f"connection to {self.endpoint.origin} failed: {exc.strerror or exc}") from None
+            raise self._broken(inbox, exc) from None
         finally:
-            if self._inbox is not None:
-                self._inbox.stamping(False)
-        if b"\r\nconnection: close" in lower:
+            inbox.stamping(False)
+        if not framed or not keeps_alive(minor, lower):
             self.close()
         return response
 
-    async def _read_events(self, reader: _Inbox, request: PreparedRequest, status: int, reason: str, head: bytes, lower: bytes,
-                           separator: bytes, on_event: Callable[[bytes, float], None] | None, sent_at: float) -> StreamResponse:
+    async def _read_events(self, inbox: Inbox, request: PreparedRequest, status: int, reason: str, head: bytes, lower: bytes,
+                           separator: bytes, on_event: Callable[[bytes, float], None] | None, sent_at: float) -> tuple[StreamResponse, bool]:
         events: list[bytes] = []
         times: list[float] = []
         pending = b""
-        chunked = b"chunked" in (_header_value(lower, b"transfer-encoding") or b"")
-        length_text = None if chunked else _header_value(lower, b"content-length")
+        chunked = b"chunked" in (header_value(lower, b"transfer-encoding") or b"")
+        length_text = None if chunked else header_value(lower, b"content-length")
         left = -1  # bytes of a Content-Length body still to come; -1: chunked or to the end
         if length_text is not None:
-            try:
-                left = _checked_size(int(length_text))
-            except ValueError:
-                raise TransportError("bad_response", f"invalid Content-Length {length_text.decode('latin-1')!r}") from None
+            left = content_length(length_text)
+            if left > MAX_ANSWER:
+                raise BodyTooLarge(status, MAX_ANSWER)
         if status in (204, 304) or not request.expects_body:
-            return StreamResponse(status, reason, head, b"", events, times, sent_at, time.perf_counter())
+            return StreamResponse(status, reason, head, b"", events, times, sent_at, time.perf_counter()), True
         last_t = sent_at
+        framed = True
         while True:
             if chunked:
-                data = reader.take_chunk()
+                data = inbox.take_chunk(status, MAX_ANSWER)
                 if data is None:
-                    await reader.more()
+                    await self._more(inbox)
                     continue
                 if not data:
                     break  # the last chunk
             else:
-                data = reader.take_held(left)
+                data = inbox.take_held(left)
                 if not data:
                     if left == 0:
                         break
                     try:
-                        await reader.more()
+                        await inbox.more()
                     except asyncio.IncompleteReadError:
                         if left > 0:
-                            raise
-                        self.close()  # no framing: the stream ran to the end of the connection
+                            raise CutShort() from None
+                        framed = False  # no framing: the stream ran to the end of the connection
                         break
                     continue
                 if left > 0:
                     left -= len(data)
-            t = reader.arrival()
+            t = inbox.arrival()
             last_t = t
             if b"\r" in data:
                 data = data.replace(b"\r\n", b"\n")
@@ -453,24 +415,14 @@ class Connection:
                         on_event(event, t)
             if left == 0:
                 break
-        return StreamResponse(status, reason, head, b"", events, times, sent_at, last_t, pending)
+        return StreamResponse(status, reason, head, b"", events, times, sent_at, last_t, pending), framed
 
-    async def _read_body(self, reader: _Inbox, request: PreparedRequest, status: int, lower_head: bytes) -> bytes:
-        if not request.expects_body or status in (204, 304):
-            return b""
-        encoding = _header_value(lower_head, b"transfer-encoding")
-        if encoding is not None and b"chunked" in encoding:
-            return await _read_chunked(reader)
-        length = _header_value(lower_head, b"content-length")
-        if length is not None:
-            try:
-                size = int(length)
-            except ValueError:
-                raise TransportError("bad_response", f"invalid Content-Length {length.decode('latin-1')!r}") from None
-            return await reader.readexactly(_checked_size(size))
-        body = await reader.read()  # no framing: the body runs to the end of the connection
-        self.close()
-        return body
+    @staticmethod
+    async def _more(inbox: Inbox) -> None:
+        try:
+            await inbox.more()
+        except asyncio.IncompleteReadError:
+            raise CutShort() from None
 
     def close(self) -> None:
         if self._inbox is not None:
@@ -484,291 +436,6 @@ class Connection:
 
 class _StaleConnection(Exception):
     pass
-
-
-class _Inbox(asyncio.BufferedProtocol):
-    """One connection's transport and the answers it receives, read like an asyncio.StreamReader
-    (readuntil, readexactly, read, with the same exceptions) without its copies.
-
-    The buffer is never resized in place (the event loop may still hold a view of it): it is
-    compacted by a same-length slice assignment or replaced by a larger one. It keeps the size of
-    the largest answer so far, so a run holds about concurrency × that size.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._transport: asyncio.Transport | None = None
-        self._buffer = bytearray(_CHUNK)
-        self._start = 0  # first byte not yet read
-        self._end = 0  # one past the last byte received
-        self._want = 0  # bytes a reader waits for, counted from _start: room for them is made at once
-        self._eof = False
-        self._error: BaseException | None = None
-        self._waiter: asyncio.Future[None] | None = None
-        self._writable: asyncio.Future[None] | None = None  # set while the transport's write buffer is full
-        # arrival stamps while a stream is read: (bytes received in all, perf_counter) per read
-        self._stamps: list[tuple[int, float]] | None = None
-        self._received = 0  # bytes received since stamping began
-        self._taken = 0  # bytes taken since stamping began
-
-    # --- the event loop's side
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-
-    def get_buffer(self, sizehint: int) -> memoryview:
-        room = max(self._start + self._want - self._end, _CHUNK)
-        if len(self._buffer) - self._end < room:
-            self._make_room(room)
-        return memoryview(self._buffer)[self._end :]
-
-    def buffer_updated(self, nbytes: int) -> None:
-        self._end += nbytes
-        stamps = self._stamps
-        if stamps is not None:
-            self._received += nbytes
-            stamps.append((self._received, time.perf_counter()))
-        self._wake()
-
-    def eof_received(self) -> bool:
-        self._eof = True
-        self._wake()
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._eof = True
-        self._error = exc
-        self._wake()
-        writable, self._writable = self._writable, None
-        if writable is not None and not writable.done():
-            writable.set_result(None)
-
-    def pause_writing(self) -> None:
-        if self._writable is None:
-            self._writable = self._loop.create_future()
-
-    def resume_writing(self) -> None:
-        writable, self._writable = self._writable, None
-        if writable is not None and not writable.done():
-            writable.set_result(None)
-
-    def _wake(self) -> None:
-        waiter, self._waiter = self._waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def _make_room(self, room: int) -> None:
-        held = self._end - self._start
-        if self._start and held + room <= len(self._buffer):
-            self._buffer[:held] = self._buffer[self._start : self._end]
-        else:
-            bigger = bytearray(held + max(room, _CHUNK))
-            with memoryview(self._buffer) as view:
-                bigger[:held] = view[self._start : self._end]
-            self._buffer = bigger
-        self._start, self._end = 0, held
-
-    # --- the connection's side
-
-    async def write(self, data: bytes) -> None:
-        if self._error is not None:
-            raise self._error
-        if self._transport is None or self._transport.is_closing():
-            raise ConnectionResetError("the connection is closed")
-        self._transport.write(data)
-        if self._writable is not None:
-            await self._writable
-            if self._error is not None:
-                raise self._error
-
-    async def _more(self) -> None:
-        """Wait for bytes after the ones held; raises when none can come."""
-        if self._error is not None:
-            raise self._error
-        if self._eof:
-            raise asyncio.IncompleteReadError(self._take(self._end - self._start), None)
-        self._waiter = self._loop.create_future()
-        await self._waiter
-
-    def _take(self, size: int) -> bytes:
-        with memoryview(self._buffer) as view:
-            data = bytes(view[self._start : self._start + size])
-        self._start += size
-        self._taken += size
-        if self._start == self._end:
-            self._start = self._end = 0
-        return data
-
-    # --- streamed bodies
-
-    def stamping(self, on: bool) -> None:
-        """Stamp each read with its arrival time (on), or stop. Bytes already held when stamping
-        starts count as arrived then."""
-        if not on:
-            self._stamps = None
-            return
-        held = self._end - self._start
-        self._received = held
-        self._taken = 0
-        self._stamps = [(held, time.perf_counter())] if held else []
-
-    def arrival(self) -> float:
-        """When the last byte taken so far arrived (stamps older than it are dropped)."""
-        stamps = self._stamps
-        if not stamps:
-            return time.perf_counter()
-        taken = self._taken
-        i = 0
-        while i < len(stamps) - 1 and stamps[i][0] < taken:
-            i += 1
-        if i:
-            del stamps[:i]
-        return stamps[0][1]
-
-    async def more(self) -> None:
-        await self._more()
-
-    def take_held(self, limit: int = -1) -> bytes:
-        """Whatever is held (at most `limit` bytes when limit >= 0), without waiting."""
-        size = self._end - self._start
-        if limit >= 0:
-            size = min(size, limit)
-        return self._take(size) if size else b""
-
-    def take_chunk(self) -> bytes | None:
-        """The data of the next chunk of a chunked body when it is held whole (b"" for the last
-        chunk, its trailers consumed), else None: read more and ask again."""
-        buffer, start, end = self._buffer, self._start, self._end
-        line_end = buffer.find(b"\r\n", start, end)
-        if line_end < 0:
-            if end - start > 4096:
-                raise TransportError("bad_response", "invalid chunked encoding in the answer")
-            return None
-        try:
-            size = int(buffer[start:line_end].split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise TransportError("bad_response", "invalid chunked encoding in the answer") from None
-        data_at = line_end + 2
-        if size == 0:
-            if end - data_at >= 2 and buffer[data_at : data_at + 2] == b"\r\n":
-                self._advance(data_at + 2 - start)
-                return b""
-            trailers_end = buffer.find(b"\r\n\r\n", data_at - 2, end)
-            if trailers_end < 0:
-                return None
-            self._advance(trailers_end + 4 - start)
-            return b""
-        _checked_size(size)
-        if end - data_at < size + 2:
-            self._want = data_at - start + size + 2  # room for the whole chunk is made at once
-            return None
-        self._want = 0
-        with memoryview(buffer) as view:
-            data = bytes(view[data_at : data_at + size])
-        self._advance(data_at - start + size + 2)
-        return data
-
-    def _advance(self, size: int) -> None:
-        self._start += size
-        self._taken += size
-        if self._start == self._end:
-            self._start = self._end = 0
-
-    async def readuntil(self, separator: bytes) -> bytes:
-        searched = self._start
-        while True:
-            at = self._buffer.find(separator, searched, self._end)
-            if at >= 0:
-                return self._take(at + len(separator) - self._start)
-            if self._end - self._start > _HEAD_LIMIT:
-                raise asyncio.LimitOverrunError("separator not found within the limit", self._end - self._start)
-            searched = max(self._start, self._end - len(separator) + 1)
-            try:
-                await self._more()
-            except asyncio.IncompleteReadError as exc:
-                raise asyncio.IncompleteReadError(exc.partial, None) from None
-
-    async def readexactly(self, size: int) -> bytes:
-        self._want = size
-        try:
-            while self._end - self._start < size:
-                try:
-                    await self._more()
-                except asyncio.IncompleteReadError as exc:
-                    raise asyncio.IncompleteReadError(exc.partial, size) from None
-        finally:
-            self._want = 0
-        return self._take(size)
-
-    async def read(self) -> bytes:
-        """Everything until the peer closes the connection."""
-        while not self._eof:
-            await self._more()
-        if self._error is not None:
-            raise self._error
-        return self._take(self._end - self._start)
-
-    def abort(self) -> None:
-        if self._transport is not None:
-            self._transport.abort()
-
-    def close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
-
-
-def _parse_status(head: bytes) -> tuple[int, str]:
-    end = head.find(b"\r\n")
-    line = head[:end] if end >= 0 else head
-    parts = line.split(b" ", 2)
-    if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
-        raise TransportError("bad_response", f"not an HTTP answer: {line[:60].decode('latin-1')!r}")
-    try:
-        status = int(parts[1])
-    except ValueError:
-        raise TransportError("bad_response", f"invalid HTTP status line {line[:60].decode('latin-1')!r}") from None
-    return status, parts[2].decode("latin-1") if len(parts) > 2 else ""
-
-
-def _header_value(lower_head: bytes, name: bytes) -> bytes | None:
-    at = lower_head.find(b"\r\n" + name + b":")
-    if at < 0:
-        return None
-    start = at + len(name) + 3
-    end = lower_head.find(b"\r\n", start)
-    return lower_head[start : end if end >= 0 else None].strip()
-
-
-def _parse_headers(head: bytes) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for line in head.decode("latin-1").split("\r\n")[1:]:
-        if line:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-    return headers
-
-
-def _checked_size(size: int) -> int:
-    if size > MAX_ANSWER:
-        raise TransportError("bad_response", f"the answer says it is {size / (1 << 30):.1f} GiB long (over {MAX_ANSWER >> 30} GiB): not read")
-    return size
-
-
-async def _read_chunked(reader: _Inbox) -> bytes:
-    parts: list[bytes] = []
-    while True:
-        line = await reader.readuntil(b"\r\n")
-        try:
-            size = int(line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise TransportError("bad_response", "invalid chunked encoding in the answer") from None
-        if size == 0:
-            while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers
-                pass
-            return b"".join(parts)
-        parts.append(await reader.readexactly(_checked_size(size)))
-        await reader.readexactly(2)
 
 
 def multipart_form(fields: list[tuple[str, str]], files: list[tuple[str, str, str, bytes]]) -> tuple[str, bytes]:

@@ -38,7 +38,7 @@ import httpx
 from spark_tui import __version__
 from spark_tui.models.probes import ProbeAdded, ProbeEvent, ProbeRemoved, ProbeResult, ProbeSpec, ProbeState, ProbeStatus
 from spark_tui.core.polling import wait_for_event
-from spark_tui.core.net.lean_http import BodyTooLarge, ClosedWithoutAnswer, HttpError, LeanHttp, NotHttp, Request, UndecodableBody, build_request
+from spark_tui.core.net.lean_http import BodyTooLarge, ClosedWithoutAnswer, HttpError, LeanHttp, Request, UndecodableBody, build_request
 from spark_tui.core.services.checks import Answer, Extras, Outcome, ProbeFailure
 from spark_tui.core.services.presets import preset_for
 from spark_tui.core.services.track import HISTORY, CheckOutput, ProbeListener, ProbeTrack, build_result
@@ -266,9 +266,7 @@ class _Context:
                 raise ProbeFailure(f"cannot decode the answer ({exc})") from None
             except ClosedWithoutAnswer:
                 raise ProbeFailure("connection closed without a response") from None
-            except NotHttp as exc:
-                raise ProbeFailure(f"not HTTP: {exc}") from None
-            except HttpError as exc:
+            except HttpError as exc:  # NotHttp among them: its words start "not HTTP: "
                 raise ProbeFailure(str(exc)) from None
             except OSError as exc:
                 raise ProbeFailure(describe_error(exc, host=url.host)) from None
