@@ -146,6 +146,9 @@ async def test_configured_probes_show_up_degraded_and_down():
             table = app.screen.query_one(ProbeTable)
             title = lambda: str(app.screen.query_one("#services-panel").border_title)  # noqa: E731
             await wait_for(pilot, lambda: "1 up · 1 degraded · 1 down" in title(), what="first checks drawn")
+            # the title and the rows are drawn in one frame, but the rows wait for the table's first
+            # layout (its column widths): wait for the rows too, not only the title
+            await wait_for(pilot, lambda: {"web", "loading", "gone"} <= set(table.row_names()), what="the three rows drawn")
             assert "● up" in row_text(table, "web")
             assert "▲ degraded" in row_text(table, "loading") and "ready=false (expected true)" in row_text(table, "loading")
             assert "✖ down" in row_text(table, "gone") and "connection refused" in row_text(table, "gone")

@@ -3,6 +3,8 @@ marks runs, `c` compares two side by side. Run directories are read in a thread.
 
 from __future__ import annotations
 
+from functools import partial
+
 import time
 from pathlib import Path
 
@@ -168,7 +170,7 @@ class HistoryScreen(ModeScreen):
     def action_reload(self) -> None:
         if not self.loaded:
             update_text(self.query_one("#history-detail", Static), "[dim]Reading saved runs…[/dim]")
-        self.run_worker(self._list_runs(self.directory), exclusive=True, exit_on_error=False, group="history-list")
+        self.run_worker(partial(self._list_runs, self.directory), exclusive=True, exit_on_error=False, group="history-list")
 
     async def _list_runs(self, directory: str) -> None:
         try:
@@ -309,7 +311,7 @@ class RunScreen(LiveScreen):
         set_titles(self.query_one("#run-panel"), f"Run {self.run.run_id}", escape(str(self.run.directory)))
         self.query_one(CellTable).focus()
         self._show(self.run, [])
-        self.run_worker(self._load(self.run.directory), exclusive=True, exit_on_error=False, group="history-run")
+        self.run_worker(partial(self._load, self.run.directory), exclusive=True, exit_on_error=False, group="history-run")
 
     async def _load(self, directory: Path) -> None:
         run, throughput = await run_in_daemon_thread(lambda: (load_run(directory), read_throughput(directory)))
@@ -370,7 +372,7 @@ class CompareScreen(LiveScreen):
             table.add_column(label, key=key)
         table.focus()
         self._show(self.a, self.b, compare_runs(self.a, self.b))
-        self.run_worker(self._load(self.a.directory, self.b.directory), exclusive=True, exit_on_error=False, group="history-compare")
+        self.run_worker(partial(self._load, self.a.directory, self.b.directory), exclusive=True, exit_on_error=False, group="history-compare")
 
     async def _load(self, a: Path, b: Path) -> None:
         first, second = await run_in_daemon_thread(lambda: (load_run(a), load_run(b)))
