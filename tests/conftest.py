@@ -43,7 +43,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
     """One line with the total coverage (pytest-cov's table is long): subprocesses included."""
-    cov = config.pluginmanager.getplugin("_cov")
-    total = getattr(cov, "cov_total", None)
-    if total is not None:
-        terminalreporter.write_line(f"coverage: {total:.1f}% of spark_tui, subprocesses included (coverage html for the detail)")
+    import io
+
+    controller = getattr(config.pluginmanager.getplugin("_cov"), "cov_controller", None)
+    measured = getattr(controller, "cov", None)
+    if measured is None or getattr(config, "workerinput", None) is not None:
+        return  # no --cov, or an xdist worker (the controller reports)
+    try:
+        total = measured.report(file=io.StringIO())
+    except Exception as exc:  # noqa: BLE001 - coverage's own error (no data): said, never fatal
+        terminalreporter.write_line(f"coverage: not reported ({exc})")
+        return
+    terminalreporter.write_line(f"coverage: {total:.1f}% of spark_tui, subprocesses included (`coverage html` for the detail)")
