@@ -13,6 +13,7 @@ a service not seen running for KEEP_UNSEEN_S is forgotten, and at most MAX_PEAKS
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -24,6 +25,8 @@ from spark_tui.core.format import gib
 from spark_tui.models.compose import ComposeProfile, ComposeProject, MemoryBudget, ServiceMemory
 from spark_tui.models.containers import Container, ContainerStats
 from spark_tui.core.untrusted import clean
+
+log = logging.getLogger(__name__)
 
 GIB = 1 << 30
 SAVE_EVERY_S = 30.0
@@ -156,9 +159,9 @@ class PeakStore:
         except OSError as exc:
             self.problem = clean(f"cannot save {self.path}: {exc.strerror or exc}")
             try:
-                os.unlink(tmp)
-            except OSError:
-                pass  # already gone
+                Path(tmp).unlink(missing_ok=True)
+            except OSError as leftover:  # the save's problem is the one shown; this one goes to the log
+                log.warning("cannot remove %s: %s", tmp, leftover)
 
 
 def hint_for(hints: Mapping[str, float], project: str, profile: str) -> int | None:

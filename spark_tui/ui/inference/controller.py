@@ -12,6 +12,7 @@ graphs draw and says whether anything a reader sees changed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import base64
 import dataclasses
 import time
@@ -165,11 +166,9 @@ class InferenceController:
                     continue
                 wait = min(self._due.values(), default=now + 1.0) - now
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):  # the next server is due: the normal way out
                     async with asyncio.timeout(max(0.01, wait)):
                         await self._wake.wait()
-                except TimeoutError:
-                    pass
         finally:
             self._running = False
 
