@@ -260,6 +260,23 @@ def _error_detail(body: bytes, limit: int) -> str:
     return msgspec.json.encode(data)[:limit].decode("utf-8", "replace")
 
 
+def pick_served_model(model: str | None, data: Any, problem: str | None, where: str, notes: list[str]) -> str | None:
+    """The model to ask for, from an OpenAI-style model list (`GET …/models` answered `data`):
+    the one given if any, else the first served; what is odd about it goes to `notes`."""
+    served: list[str] = []
+    if isinstance(data, dict) and isinstance(data.get("data"), list):
+        served = [clean(str(m.get("id"))) for m in data["data"] if isinstance(m, dict) and m.get("id")]
+    elif problem:
+        notes.append(f"no model list at GET {where} ({problem})")
+    if model is None and served:
+        if len(served) > 1:
+            notes.append(f"the server offers {len(served)} models; using {served[0]} (choose with --model)")
+        return served[0]
+    if model and served and model not in served:
+        notes.append(f"model {model!r} is not in the server's list ({', '.join(served[:5])})")
+    return model
+
+
 async def probe_json(conn: Connection, request: PreparedRequest) -> tuple[int | None, Any, str | None]:
     """GET a small JSON resource: (status, decoded JSON or None, problem). Never raises."""
     try:

@@ -16,6 +16,7 @@ from spark_tui.core.bench.adapters_base import (
     Span,
     VectorCheck,
     decode,
+    pick_served_model,
     probe_json,
     take_values,
     top_level_vectors,
@@ -168,17 +169,7 @@ class OpenAIEmbeddings(EmbeddingAdapter):
                 health = "ok" if status < 300 else "503 not ready"
                 break
         status, data, problem = await probe_json(conn, self.get(self.models_path))
-        served: list[str] = []
-        if isinstance(data, dict) and isinstance(data.get("data"), list):
-            served = [str(m.get("id")) for m in data["data"] if isinstance(m, dict) and m.get("id")]
-        elif problem:
-            notes.append(f"no model list at GET {self.models_path} ({problem})")
-        if self.model is None and served:
-            self.model = served[0]
-            if len(served) > 1:
-                notes.append(f"the server offers {len(served)} models; using {served[0]} (choose with --model)")
-        elif self.model and served and self.model not in served:
-            notes.append(f"model {self.model!r} is not in the server's list ({', '.join(served[:5])})")
+        self.model = pick_served_model(self.model, data, problem, self.models_path, notes)
         server = None
         _, version, _ = await probe_json(conn, self.get("/version"))
         if isinstance(version, dict) and isinstance(version.get("version"), str):

@@ -31,6 +31,7 @@ from spark_tui.core.bench.adapters_base import (
     Outcome,
     PreparedRequest,
     RequestError,
+    pick_served_model,
     probe_json,
     stream,
 )
@@ -425,17 +426,7 @@ class OpenAIStreaming(GenerationAdapter):
             return self.unreachable(problem)
         health = "ok" if 200 <= status < 300 else ("503 not ready" if status == 503 else None)
         _, data, problem = await probe_json(conn, self.get(self.api_root + "/models"))
-        served: list[str] = []
-        if isinstance(data, dict) and isinstance(data.get("data"), list):
-            served = [clean(str(m.get("id"))) for m in data["data"] if isinstance(m, dict) and m.get("id")]
-        elif problem:
-            notes.append(f"no model list at GET {self.api_root}/models ({problem})")
-        if self.model is None and served:
-            self.model = served[0]
-            if len(served) > 1:
-                notes.append(f"the server offers {len(served)} models; using {served[0]} (choose with --model)")
-        elif self.model and served and self.model not in served:
-            notes.append(f"model {self.model!r} is not in the server's list ({', '.join(served[:5])})")
+        self.model = pick_served_model(self.model, data, problem, self.api_root + "/models", notes)
         server = None
         max_concurrency = None
         _, version, _ = await probe_json(conn, self.get("/version"))
