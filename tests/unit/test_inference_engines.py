@@ -2,6 +2,7 @@
 accuracy against what the server really emitted."""
 
 import asyncio
+import dataclasses
 import importlib
 import json
 import subprocess
@@ -784,3 +785,59 @@ def test_an_idle_server_reuses_its_figures_and_a_moved_counter_works_them_out_ag
     engine.add_tokens(generation=50)
     moved = poll()
     assert len(worked) == before + 1 and moved.generation_tokens_per_s == pytest.approx(50.0)
+
+
+def test_an_idle_servers_reused_figures_are_those_worked_out_afresh_as_the_window_grows(monkeypatch) -> None:
+    """Inside a still span the figures do not depend on how many scrapes the windows hold: the
+    reused ones equal a fresh figures_from_window over the same windows, scrape after scrape,
+    while the 60 s latency window fills (the first minute of the dashboard)."""
+    scrape_module = importlib.import_module("spark_tui.core.inference.scrape")
+    engine = VllmEngine()
+    engine.set_load(running=0, waiting=0, kv_usage=0.0)
+    engine.finish_request(ttft=0.05, itls=[0.02] * 4, e2e=0.2, prompt=10)
+    clock = [1000.0]
+    monkeypatch.setattr(scrape_module.time, "monotonic", lambda: clock[0])
+    tracker = InferenceTracker(InferenceTarget("vllm", "http://127.0.0.1:1", engine="vllm", interval=1.0))
+    worked = []
+    real = scrape_module.figures_from_window
+    monkeypatch.setattr(scrape_module, "figures_from_window", lambda *a, **k: worked.append(1) or real(*a, **k))
+    for step in range(30):
+        clock[0] += 1.0
+        figures = tracker.poll_blocking(lambda url: (200, engine.render()))
+        fresh = real(tracker.target, tracker.series.window(tracker.rate_window_s),
+                     tracker.series.window(tracker.latency_window_s))
+        assert figures == dataclasses.replace(fresh, scraped_at=figures.scraped_at), step
+    assert figures.generation_tokens_per_s == 0 and figures.window_s == pytest.approx(1.0)
+    assert len(worked) <= 3, f"worked out {len(worked)} times in 30 idle scrapes"
+
+
+def test_an_idle_page_is_read_on_the_loop_and_a_moved_one_in_a_thread(monkeypatch) -> None:
+    """The span check answers an idle page where it arrives; only a page that moved pays the hop
+    to a worker thread (two wake-ups) for its parse."""
+    scrape_module = importlib.import_module("spark_tui.core.inference.scrape")
+    engine = VllmEngine()
+    engine.finish_request(ttft=0.05, itls=[0.02] * 4, e2e=0.2, prompt=10)
+    hops = []
+    real_to_thread = asyncio.to_thread
+
+    async def counting(fn, *args, **kwargs):
+        hops.append(1)
+        return await real_to_thread(fn, *args, **kwargs)
+
+    monkeypatch.setattr(scrape_module.asyncio, "to_thread", counting)
+    target = InferenceTarget("vllm", "http://127.0.0.1:9/idle-hop-test", engine="vllm", interval=1.0)
+
+    async def fetch(url: str) -> tuple[int, bytes]:
+        return 200, engine.render()
+
+    async def rounds() -> list[object]:
+        found = [await scrape_module.scrape(target, fetch)]
+        found += [await scrape_module.scrape(target, fetch) for _ in range(3)]
+        engine.add_tokens(generation=5)
+        found.append(await scrape_module.scrape(target, fetch))
+        return found
+
+    found = asyncio.run(rounds())
+    assert len(hops) == 2  # the first page and the moved one
+    assert all(s.ok for s in found)
+    assert found[1].families == found[0].families and found[-1].families["vllm:generation_tokens"] != found[0].families["vllm:generation_tokens"]

@@ -269,3 +269,29 @@ def test_blocks_parse_as_the_whole_text_does(text):
     cache = BlockCache()
     assert parse_page(text.encode(), ("a_",), cache) == reference(text, ("a_",))
     assert parse_page(text.encode(), ("a_",), cache) == reference(text, ("a_",))  # and from the cache
+
+
+def test_an_idle_page_is_known_unchanged_by_its_span_and_a_moved_one_is_not():
+    engine = loaded_vllm()
+    cache = BlockCache()
+    assert cache.unchanged(engine.render(), VLLM.prefixes) is None  # nothing parsed yet
+    first = parse_page(engine.render(), VLLM.prefixes, cache)
+    again = engine.render()  # process/GC figures may move: they lie outside the wanted span
+    assert cache.unchanged(again, VLLM.prefixes) == first == reference(again.decode(), VLLM.prefixes)
+    assert cache.unchanged(again, TEI.prefixes) is None  # asked for other families: parse
+    engine.add_tokens(generation=7)
+    assert cache.unchanged(engine.render(), VLLM.prefixes) is None
+    assert cache.unchanged_pages == 1
+
+
+def test_a_page_that_failed_to_parse_is_never_answered_from_the_span_check():
+    engine = loaded_vllm()
+    cache = BlockCache()
+    good = engine.render()
+    parse_page(good, VLLM.prefixes, cache)
+    bad = good.replace(b"vllm:num_requests_waiting{", b"vllm:num_requests_waiting{oops ", 1)
+    for _ in range(2):
+        assert cache.unchanged(bad, VLLM.prefixes) is None
+        with pytest.raises(ExpositionError):
+            parse_page(bad, VLLM.prefixes, cache)
+    assert cache.unchanged(good, VLLM.prefixes) == reference(good.decode(), VLLM.prefixes)

@@ -88,14 +88,24 @@ def wanted_lines(body: bytes, prefixes: tuple[str, ...]) -> list[bytes]:
     such a line: `bytes.find` (C memchr/memmem) skips the rest, which on a big page is nearly all
     of it (the 5 MB page's filter: 13 ms on str, about 0.2 ms here; bench/inference_parse_bench.py).
     """
-    encoded, anchors = _byte_prefixes(prefixes)
+    return _lines_of(wanted_span(body, prefixes), prefixes)
+
+
+def wanted_span(body: bytes, prefixes: tuple[str, ...]) -> bytes:
+    """The stretch of `body` that can hold lines of families starting with `prefixes`: from the
+    line of the first occurrence of a prefix's first 4 bytes to the line of the last; b"" when none."""
+    _, anchors = _byte_prefixes(prefixes)
     firsts = [found for anchor in anchors if (found := body.find(anchor)) >= 0]
     if not firsts:
-        return []
+        return b""
     first, last = min(firsts), max(body.rfind(anchor) for anchor in anchors)
     start = body.rfind(b"\n", 0, first) + 1
     end = body.find(b"\n", last)
-    span = body[start:] if end < 0 else body[start:end]
+    return body[start:] if end < 0 else body[start:end]
+
+
+def _lines_of(span: bytes, prefixes: tuple[str, ...]) -> list[bytes]:
+    encoded, _ = _byte_prefixes(prefixes)
     return [line for line in span.splitlines()
             if line.startswith(encoded)
             or (line.startswith(b"# ") and line.startswith(encoded, 7) and line[2:7] in (b"HELP ", b"TYPE "))]
@@ -140,11 +150,28 @@ class BlockCache:
         self._parsed: dict[bytes, tuple[Family, ...]] = {}
         self._last_blocks: list[bytes] = []
         self._last_result: dict[str, Family] = {}
+        # The last page's prefixes, wanted span and families, swapped in as one: a page whose span
+        # is byte-identical parses to the same families, found with one memcmp instead of cutting
+        # 40 KB into lines (135 µs).
+        self._last_page: tuple[tuple[str, ...], bytes, dict[str, Family]] | None = None
         self.parsed_blocks = 0  # counts, for tests and the bench: blocks the parser read
         self.reused_blocks = 0  # blocks taken from the previous scrape
+        self.unchanged_pages = 0  # pages answered by the span check alone
 
     def clear(self) -> None:
-        self._parsed, self._last_blocks, self._last_result = {}, [], {}
+        self._parsed, self._last_blocks, self._last_result, self._last_page = {}, [], {}, None
+
+    def unchanged(self, body: bytes, prefixes: tuple[str, ...]) -> dict[str, Family] | None:
+        """The families of the last page when `body` keeps its wanted span byte for byte (an idle
+        server: only process and GC figures moved); None when it must be parsed. Cheap enough for
+        the event loop: two `find`s, a slice and a memcmp (~10 µs for a 40 KB vLLM page)."""
+        last = self._last_page
+        if last is None or last[0] != prefixes or not last[2] or len(body) > MAX_TEXT_CHARS:
+            return None
+        if wanted_span(body, prefixes) != last[1]:
+            return None
+        self.unchanged_pages += 1
+        return dict(last[2])
 
 
 def parse_page(body: bytes, wanted_prefixes: Iterable[str] | None = None,
@@ -159,10 +186,13 @@ def parse_page(body: bytes, wanted_prefixes: Iterable[str] | None = None,
     """
     if len(body) > MAX_TEXT_CHARS:
         raise ExpositionError(f"metrics page of {len(body) / 1e6:.0f} MB is too large to read")
-    lines = body.splitlines() if wanted_prefixes is None else wanted_lines(body, tuple(wanted_prefixes))
+    prefixes = None if wanted_prefixes is None else tuple(wanted_prefixes)
+    span = body if prefixes is None else wanted_span(body, prefixes)
+    lines = span.splitlines() if prefixes is None else _lines_of(span, prefixes)
     blocks = family_blocks(lines)
     if cache is not None and blocks == cache._last_blocks:  # memcmp of the kept bytes: nothing moved
         cache.reused_blocks += len(blocks)
+        cache._last_page = (prefixes, span, cache._last_result) if prefixes is not None else None
         return dict(cache._last_result)
     known = cache._parsed if cache is not None else {}
     parsed: dict[bytes, tuple[Family, ...]] = {}
@@ -180,6 +210,7 @@ def parse_page(body: bytes, wanted_prefixes: Iterable[str] | None = None,
     result = _attach_created(families)
     if cache is not None:
         cache._parsed, cache._last_blocks, cache._last_result = parsed, blocks, dict(result)
+        cache._last_page = (prefixes, span, dict(result)) if prefixes is not None else None  # only once it parsed
         cache.reused_blocks += reused
         cache.parsed_blocks += len(blocks) - reused
     return result

@@ -177,8 +177,13 @@ class InferenceController:
     async def poll(self, names: Sequence[str] | None = None) -> tuple[InferenceFigures, ...]:
         """Scrape the named servers (default: all) at once; post their figures as one message."""
         names = [name for name in (names if names is not None else list(self.targets)) if name in self.trackers]
+        now = time.monotonic()
         for name in names:
-            self._due[name] = time.monotonic() + self.targets[name].interval
+            # On the server's grid (its last due time + interval): servers of one interval stay due
+            # together, one wake-up and one message a round, and a slow round does not drift them.
+            interval = self.targets[name].interval
+            due = self._due.get(name, 0.0) + interval
+            self._due[name] = due if now < due <= now + interval else now + interval
         results = await asyncio.gather(*(self._poll_one(name) for name in names))
         figures = tuple(result for result in results if result is not None)
         if figures and not self._stopped:
