@@ -74,19 +74,19 @@ def running_containers(config: Config) -> tuple[list[Container], str | None]:
     """The running containers, or none and why (a note for the user)."""
     import docker.errors
 
-    from spark_tui.core.docker.containers import container_from_summary
+    from spark_tui.core.docker.containers import running_for_discovery
     from spark_tui.core.docker.engine import DockerEngine, DockerUnavailable
 
     engine = DockerEngine(host=config.docker.host, timeout=DISCOVERY_TIMEOUT_S)
     try:
-        entries = engine.call(lambda client: client.api.containers(filters={"status": "running"}))
+        containers = running_for_discovery(engine)
     except DockerUnavailable as exc:
         return [], f"no discovery: {exc}"
     except docker.errors.APIError as exc:
         return [], f"no discovery: the Docker engine refused to list containers: {exc.explanation or exc}"
     finally:
         engine.close()
-    return [container_from_summary(entry) for entry in entries], None
+    return containers, None
 
 
 def probe_specs(config: Config, *, discover: bool = True) -> tuple[list[ProbeSpec], list[str]]:

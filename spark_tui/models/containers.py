@@ -43,6 +43,9 @@ class Container:
     compose_environment_file: str | None = None
     compose_oneoff: bool = False  # made by `docker compose run`, not part of the service
     network_mode: str | None = None  # "host", "bridge", "container:<id>"…; None when the engine did not say
+    # The port the container's command line or environment says its service listens on (`--port N`,
+    # OLLAMA_HOST, PORT…); None when it says none. Only the number is kept, never the environment.
+    listen_port: int | None = None
 
     @property
     def short_id(self) -> str:

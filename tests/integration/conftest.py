@@ -110,10 +110,10 @@ OLLAMA_FILES = {
 }
 
 
-def serve_ollama_files() -> str:
-    """The container's shell script: write OLLAMA_FILES and serve them on Ollama's port."""
+def serve_ollama_files(port: int = 11434) -> str:
+    """The container's shell script: write OLLAMA_FILES and serve them on `port` (Ollama's by default)."""
     writes = " && ".join(f"printf '%s' '{body}' > /www/{path}" for path, body in OLLAMA_FILES.items())
-    return f"mkdir -p /www/api && {writes} && exec httpd -f -p 11434 -h /www"
+    return f"mkdir -p /www/api && {writes} && exec httpd -f -p {int(port)} -h /www"
 
 
 @pytest.fixture

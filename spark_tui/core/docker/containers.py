@@ -89,6 +89,112 @@ def ports_from_summary(ports: Iterable[Mapping[str, Any]] | None) -> tuple[Publi
     return tuple(sorted(published, key=lambda p: (p.container_port, p.protocol, p.host_ip)))
 
 
+# --- the port a container's service listens on, from its command line and environment ----------
+# A container on the host's network publishes no port: what it listens on is said by its command
+# (`vllm serve M --port 8001`, `llama-server --port N`, `python -m sglang.launch_server --port N`,
+# TEI/TGI `--port N`) or its environment. `-p` is not read: it means --port to TEI and TGI but
+# --prompt to llama.cpp. The flag wins over the variables, as in each engine (clap, argparse and
+# llama.cpp read the flag over the variable). Variables, most specific first: Ollama's OLLAMA_HOST
+# (it has no flag), llama.cpp's LLAMA_ARG_PORT, NIM's NIM_SERVER_PORT, then TEI's and TGI's PORT
+# (their images set PORT=80). Everything here is untrusted text; only a port number leaves.
+PORT_VARIABLES = ("OLLAMA_HOST", "LLAMA_ARG_PORT", "NIM_SERVER_PORT", "PORT")
+_PORT_FLAG = "--port"
+_PORT_DIGITS = re.compile(r"[0-9]{1,5}")  # ASCII only: int() would also take "１２" and "1_0"
+_SHELL_VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))")
+_OLLAMA_DEFAULT_PORT = 11434
+_OLLAMA_SCHEME_PORTS = {"http": 80, "https": 443}
+_TOKEN_EDGES = "\"';"  # quotes and a statement's end around a token in a `sh -c` script
+
+
+def port_number(text: str) -> int | None:
+    """A TCP port written in `text` (1–65535, ASCII digits, quotes around allowed); else None."""
+    text = text.strip().strip(_TOKEN_EDGES).strip()
+    if not _PORT_DIGITS.fullmatch(text):
+        return None
+    number = int(text)
+    return number if 1 <= number <= 65535 else None
+
+
+def ollama_host_port(value: str) -> int | None:
+    """The port Ollama listens on for OLLAMA_HOST=`value`, read as Ollama reads it (envconfig):
+    `[scheme://]host[:port][/path]`, `:port` alone; without a port (or with an invalid one) 11434,
+    or 80 / 443 after http:// / https://. Port 0 asks for any free port: None, as it cannot be known."""
+    text = value.strip().strip("\"' ")
+    scheme, separator, hostport = text.partition("://")
+    default = _OLLAMA_DEFAULT_PORT
+    if not separator:
+        hostport = text
+    else:
+        default = _OLLAMA_SCHEME_PORTS.get(scheme, default)
+    hostport = hostport.split("/", 1)[0]
+    if hostport.startswith("["):  # [v6]:port
+        rest = hostport.partition("]")[2]
+        port_text = rest[1:] if rest.startswith(":") else None
+    elif hostport.count(":") == 1:  # host:port or :port
+        port_text = hostport.partition(":")[2]
+    else:  # a host alone, or a bare IPv6 address
+        port_text = None
+    if port_text is None:
+        return default
+    if _PORT_DIGITS.fullmatch(port_text) and int(port_text) == 0:
+        return None
+    return port_number(port_text) or default
+
+
+def _environment(env: Iterable[Any] | None) -> dict[str, str]:
+    """KEY=VALUE strings as a dict, for the length of one call: it is never kept (it may hold secrets)."""
+    variables: dict[str, str] = {}
+    for item in env or ():
+        if isinstance(item, str) and "=" in item:
+            key, _, value = item.partition("=")
+            variables[key] = value
+    return variables
+
+
+def _flag_value_port(value: str, variables: Mapping[str, str]) -> int | None:
+    """`8001`, `"8001"`, or a shell variable (`$PORT`, `${PORT}`, `${PORT:-8001}`) the environment fills."""
+    reference = _SHELL_VARIABLE.fullmatch(value.strip(_TOKEN_EDGES))
+    if reference is None:
+        return port_number(value)
+    name = reference["braced"] or reference["bare"]
+    text = variables.get(name) or reference["default"]
+    return port_number(text) if text else None
+
+
+def listen_port_from(argv: Iterable[Any] | None, env: Iterable[Any] | None = ()) -> int | None:
+    """The port a container's service listens on, from its command line (`--port N`, `--port=N`,
+    anywhere in it, `sh -c "…"` scripts included; the last one counts) or else its environment
+    (PORT_VARIABLES, KEY=VALUE strings as Docker's Config.Env); None when neither says one."""
+    variables = _environment(env)
+    tokens = [token for item in argv or () if isinstance(item, str) for token in item.split()]
+    from_flag = None
+    for index, token in enumerate(tokens):
+        if token == _PORT_FLAG and index + 1 < len(tokens):
+            value = tokens[index + 1]
+        elif token.startswith(_PORT_FLAG + "="):
+            value = token[len(_PORT_FLAG) + 1 :]
+        else:
+            continue
+        from_flag = _flag_value_port(value, variables) or from_flag
+    if from_flag is not None:
+        return from_flag
+    for name in PORT_VARIABLES:
+        value = variables.get(name)
+        if value is None:
+            continue
+        port = ollama_host_port(value) if name == "OLLAMA_HOST" else port_number(value)
+        if port is not None:
+            return port
+    return None
+
+
+def _argv(value: Any) -> list[Any]:
+    """Config.Entrypoint / Config.Cmd: a list of words, or null; a string from an old engine is one."""
+    if isinstance(value, str):
+        return [value]
+    return list(value) if isinstance(value, list) else []
+
+
 def _compose_fields(labels: Mapping[str, str]) -> dict[str, Any]:
     files = labels.get(CONFIG_FILES_LABEL) or ""
     return {
@@ -138,12 +244,14 @@ def container_from_inspect(data: Mapping[str, Any]) -> Container:
         memory_limit=memory if isinstance(memory, int) and memory > 0 else None,
         health_output=clean_block(mask_text(last_output[-500:])) if last_output else None,
         network_mode=_words(host_config.get("NetworkMode")) or None,
+        listen_port=listen_port_from(_argv(config.get("Entrypoint")) + _argv(config.get("Cmd")), config.get("Env")),
         **_compose_fields(labels),
     )
 
 
 def container_from_summary(data: Mapping[str, Any]) -> Container:
-    """A Container from one entry of `GET /containers/json` (no start time, GPU or pid)."""
+    """A Container from one entry of `GET /containers/json` (no start time, GPU or pid; its
+    listen_port from the command line only: the list carries no environment)."""
     labels = clean_labels(data.get("Labels") or {})
     names = data.get("Names") or []
     status = _words(data.get("Status"))
@@ -160,8 +268,30 @@ def container_from_summary(data: Mapping[str, Any]) -> Container:
         labels=labels,
         created_at=datetime.fromtimestamp(created, timezone.utc) if isinstance(created, (int, float)) else None,
         network_mode=_words((data.get("HostConfig") or {}).get("NetworkMode")) or None,
+        listen_port=listen_port_from([data["Command"]] if isinstance(data.get("Command"), str) else ()),
         **_compose_fields(labels),
     )
+
+
+def running_for_discovery(engine: DockerEngine) -> list[Container]:
+    """The running containers for probe discovery: one list call, and an inspect of each one on the
+    host's network, whose port may be said only by its environment (Ollama's OLLAMA_HOST), which
+    the list does not carry. Blocking; raises DockerUnavailable, or APIError when the list is refused."""
+    entries = engine.call(lambda client: client.api.containers(filters={"status": "running"}))
+    found = []
+    for entry in entries:
+        container = container_from_summary(entry)
+        if container.network_mode == "host":
+            try:
+                details = engine.call(lambda client, cid=entry["Id"]: client.api.inspect_container(cid))
+            except docker.errors.NotFound:
+                continue  # gone since the list
+            except docker.errors.APIError:
+                details = None  # the list's view (its command line) is still worth probing
+            if details is not None:
+                container = container_from_inspect(details)
+        found.append(container)
+    return found
 
 
 def describe_state(state: Mapping[str, Any]) -> str:

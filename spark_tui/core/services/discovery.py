@@ -58,10 +58,13 @@ def _url_host(host: str) -> str:
 
 
 def _published(container: Container, preset: Preset) -> list[PublishedPort]:
-    """The published ports to probe: the service's own, or the only one there is. A container
-    on the host's network publishes none: its service listens on the host, on its usual port."""
+    """The published ports to probe: the service's own (the preset's, or the one its command line
+    or environment names), or the only one there is. A container on the host's network publishes
+    none: its service listens on the host, at the port it names (`--port 8001`, OLLAMA_HOST…),
+    else at the preset's usual one."""
     if container.network_mode == "host":
-        return [PublishedPort(preset.default_port, "tcp", "127.0.0.1", preset.default_port)]
+        port = container.listen_port or preset.default_port
+        return [PublishedPort(port, "tcp", "127.0.0.1", port)]
     by_container_port: dict[int, PublishedPort] = {}
     for port in container.ports:
         if port.protocol != "tcp" or not port.host_port:
@@ -70,7 +73,8 @@ def _published(container: Container, preset: Preset) -> list[PublishedPort]:
         # Docker publishes one port on 0.0.0.0 and on ::; IPv4 loopback is the safer bet
         if current is None or (":" in probe_host(current.host_ip) and ":" not in probe_host(port.host_ip)):
             by_container_port[port.container_port] = port
-    own = [port for number, port in by_container_port.items() if number in preset.container_ports]
+    own_numbers = {*preset.container_ports, container.listen_port}
+    own = [port for number, port in by_container_port.items() if number in own_numbers]
     if own:
         return sorted(own, key=lambda p: p.container_port)
     if len(by_container_port) == 1:
