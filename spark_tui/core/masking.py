@@ -120,8 +120,14 @@ def _mask_rules(text: str) -> str:
 
 def _mask_assignment(match: re.Match[str]) -> str:
     value = match["value"]
-    if value == MASK or value.lower() in _AUTH_SCHEMES or not is_secret_name(match["name"]):
+    if value == MASK or value.lower() in _AUTH_SCHEMES:
         return match[0]
+    if not is_secret_name(match["name"]):
+        # A harmless name's value can be an assignment itself ("env: TOKEN=abc", "x=PASSWORD=y"):
+        # the match swallowed it whole and re.sub does not look inside a match again.
+        if "=" not in value and ":" not in value:
+            return match[0]
+        return match["lead"] + _ASSIGNMENT.sub(_mask_assignment, value)
     quote = value[0] if value[:1] in "\"'" else ""
     return f"{match['lead']}{quote}{MASK}{quote}"
 

@@ -80,3 +80,23 @@ def test_mask_any_walks_docker_inspect() -> None:
 
 def test_mask_mapping_of_compose_environment() -> None:
     assert mask_mapping({"HF_TOKEN": "x", "MODEL": "m", "PORT": 8000}) == {"HF_TOKEN": MASK, "MODEL": "m", "PORT": 8000}
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("env: TOKEN=abc", "env: TOKEN=****"),
+        ("config: HF_TOKEN=hf_x", "config: HF_TOKEN=****"),
+        ("labels: password=hunter2", "labels: password=****"),
+        ("x=TOKEN=abc", "x=TOKEN=****"),
+        ("Environment: DB_PASSWORD=s3cr3t other=1", "Environment: DB_PASSWORD=**** other=1"),
+        ('name: "TOKEN=abc"', 'name: "TOKEN=****"'),
+        ("--env API_KEY=abc", "--env API_KEY=****"),
+        ("x=y=SECRET=z", "x=y=SECRET=****"),
+        ("a=b=c", "a=b=c"),
+        ("at: 12:30:45", "at: 12:30:45"),
+    ],
+)
+def test_an_assignment_inside_a_harmless_names_value_is_masked(line: str, expected: str) -> None:
+    # the harmless name's match swallows the whole "TOKEN=abc" as its value: it is looked into
+    assert mask_text(line) == expected
