@@ -65,7 +65,12 @@ class InspectScreen(DetailScreen):
         # Every string of the inspect data was chosen by whoever made the container (env, labels,
         # command): cleaned here, for the screen; the data itself stays as the engine sent it.
         # Rich's JSON is built from data, never parsed as markup.
-        body.update(JSON.from_data(clean_tree(self.data), indent=2, default=str))
+        document = JSON.from_data(clean_tree(self.data), indent=2, default=str)
+        # Rich's JSON never wraps: at 80 columns a label or command longer than the screen lost its
+        # end. Folded, every character stays on screen (a long word breaks where the line ends).
+        document.text.no_wrap = False
+        document.text.overflow = "fold"
+        body.update(document)
 
     def action_close(self) -> None:
         self.dismiss()
