@@ -65,6 +65,9 @@ LAZY = Changed.PROBES | Changed.STATS | Changed.INFERENCE
 SWITCH_MASK_S = 0.005  # see SparkApp.delay_update
 
 
+_MODE_KEYS = {"dashboard": "d", "containers": "c", "services": "s", "history": "h", "inference": "i"}
+
+
 class SparkApp(App[int]):
     CSS_PATH = str(styles_dir() / "app.tcss")
     TITLE = "spark-tui"
@@ -320,11 +323,20 @@ class SparkApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`i` (the Inference screen) is offered once a model server is known: until then the key
         bar stays as it was, with nothing to show there."""
+        if action == "switch_mode" and parameters and self._screen_binds(_MODE_KEYS.get(str(parameters[0]))):
+            return False  # the screen's own key (i Inspect, c Compare), even while it has nothing to act on
         if action == "switch_mode" and parameters == ("inference",):
             return self.inference.known
         if action == "toggle_pause":  # one of the two p bindings shows: Pause, or Resume while paused
             return self.paused == (parameters == ("resume",))
         return True
+
+    def _screen_binds(self, key: str | None) -> bool:
+        """Whether the screen showing binds `key` itself. Its binding wins even when it cannot act
+        (i on a project row): falling through to the app's would open another screen instead."""
+        if key is None:
+            return False
+        return any((b.key if isinstance(b, Binding) else b[0]) == key for b in type(self.screen).BINDINGS)
 
     @property
     def interval(self) -> float:

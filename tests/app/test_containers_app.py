@@ -89,6 +89,16 @@ async def test_actions_that_do_not_apply_are_greyed_and_do_nothing():
         table.select("project:ai")
         await pilot.pause()
         assert all(screen.check_action(a, ()) is None for a in ("start", "stop", "restart", "logs", "inspect"))
+        # i is this screen's Inspect even where it cannot act: it never falls through to the app's
+        # i (the Inference screen), which took the user elsewhere from a project row
+        assert app.inference.known
+        await pilot.press("i")
+        await pilot.pause()
+        assert app.screen is screen
+        table.select(VLLM)
+        await pilot.pause()
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, InspectScreen), what="the inspect screen")
 
 
 async def test_stop_asks_first_and_no_leaves_the_container_running():
