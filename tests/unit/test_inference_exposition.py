@@ -213,8 +213,14 @@ def test_an_idle_page_rendered_again_reuses_every_block():
     assert parsed > 10 and cache.reused_blocks == 0
     again = engine.render()  # process/GC figures may have moved: those lines are filtered out
     second = parse_page(again, VLLM.prefixes, cache)
-    assert cache.parsed_blocks == parsed and cache.reused_blocks == parsed
+    assert cache.parsed_blocks == parsed and cache.unchanged_pages == 1  # its span is the same bytes
     assert second == first == reference(again.decode(), VLLM.prefixes)
+    # another family moving between ours changes the span, not our blocks: each block is reused
+    page = again.decode()
+    cut = page.index("# HELP vllm:num_requests_waiting")
+    moved = (page[:cut] + "# TYPE other_gauge gauge\nother_gauge 1\n" + page[cut:]).encode()
+    third = parse_page(moved, VLLM.prefixes, cache)
+    assert cache.parsed_blocks == parsed and cache.reused_blocks == parsed and third == first
 
 
 def test_a_changed_block_is_parsed_again_and_only_it():

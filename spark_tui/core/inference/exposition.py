@@ -188,6 +188,10 @@ def parse_page(body: bytes, wanted_prefixes: Iterable[str] | None = None,
         raise ExpositionError(f"metrics page of {len(body) / 1e6:.0f} MB is too large to read")
     prefixes = None if wanted_prefixes is None else tuple(wanted_prefixes)
     span = body if prefixes is None else wanted_span(body, prefixes)
+    last = cache._last_page if cache is not None else None
+    if last is not None and last[2] and last[0] == prefixes and last[1] == span:  # the span did not move
+        cache.unchanged_pages += 1  # type: ignore[union-attr]
+        return dict(last[2])
     lines = span.splitlines() if prefixes is None else _lines_of(span, prefixes)
     blocks = family_blocks(lines)
     if cache is not None and blocks == cache._last_blocks:  # memcmp of the kept bytes: nothing moved
