@@ -54,6 +54,14 @@ def _ints(values: tuple[int, ...] | list[int]) -> str:
     return ",".join(map(str, values))
 
 
+def _update_wrapped(field: Static, markup: str) -> None:
+    """Hints, the summary and the problem wrap to their width: another text may take another
+    number of lines, and update_text lays out again only when the count of newlines changes."""
+    if getattr(field, "_shown_markup", None) != markup:
+        update_text(field, markup)
+        field.refresh(layout=True)
+
+
 class FormRow(Horizontal):
     """A labelled field. While a field has the focus, the app's one-letter keys are text, not
     commands: `h` typed into a Select or after a tab must not open the saved runs (esc leaves the
@@ -66,6 +74,10 @@ class FormRow(Horizontal):
 
 
 class BenchForm(VerticalScroll):
+    # Its fields take the focus, not the form: focused itself (the screen's first focus), a form
+    # taller than the panel was scrolled to its middle and the top of the panel cut off.
+    can_focus = False
+
     DEFAULT_CSS = """
     BenchForm {
         height: auto;
@@ -74,6 +86,11 @@ class BenchForm(VerticalScroll):
     BenchForm .form-row {
         height: 1;
         margin-bottom: 0;
+    }
+    /* A hint is read in full (#14: at 80 columns "closed l…"): it gets the larger share of the
+       row beside its field, and a second line when it needs one. */
+    BenchForm .form-row.-hinted {
+        height: auto;
     }
     BenchForm .form-row > Label {
         width: 14;
@@ -92,10 +109,9 @@ class BenchForm(VerticalScroll):
     }
     BenchForm .form-row > .form-hint {
         width: 1fr;
+        min-width: 39;
         padding-left: 2;
         color: $foreground-muted;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
     }
     BenchForm #form-summary {
         margin-top: 1;
@@ -143,7 +159,7 @@ class BenchForm(VerticalScroll):
         yield self._row("Lengths", Select([("input × output lists", LISTS), (prefill, PREFILL_DECODE)], value=LISTS, allow_blank=False,
                                           compact=True, id="form-preset"), row_id="form-preset-row", classes="gen-row")
         yield self._row("Input tokens", Input(placeholder="e.g. 512,2048", compact=True, id="form-input_tokens"),
-                        "prompt lengths, each with every output length", row_id="form-input-row", classes="gen-row")
+                        "prompt lengths × every output length", row_id="form-input-row", classes="gen-row")
         yield self._row("Output tokens", Input(placeholder="e.g. 128", compact=True, id="form-output_tokens"),
                         "tokens generated per request", row_id="form-output-row", classes="gen-row")
         yield self._row("Batch sizes", Input(placeholder="e.g. " + ",".join(map(str, settings.batch_sizes)), compact=True, id="form-batch_sizes"),
@@ -169,6 +185,7 @@ class BenchForm(VerticalScroll):
         children: list = [Label(label), field]
         if hint or hint_id:
             children.append(Static(hint, classes="form-hint", id=hint_id))
+            classes += " -hinted"
         return FormRow(*children, classes=f"form-row {classes}".strip(), id=row_id)
 
     # -- filling ------------------------------------------------------------------------------
@@ -215,23 +232,23 @@ class BenchForm(VerticalScroll):
         batch = self.query_one("#form-batch_sizes", Input)
         batch.disabled = cls.fixed_batch is not None
         self._batch_hint()
-        update_text(self.query_one("#form-payload-hint", Static), f"one or more of {', '.join(cls.payloads)} (default {cls.payloads[0]})")
+        _update_wrapped(self.query_one("#form-payload-hint", Static), f"any of {', '.join(cls.payloads)} (default {cls.payloads[0]})")
         self.query_one("#form-payloads", Input).placeholder = cls.payloads[0]
         documents = uses_pages(cls)
         set_display(self.query_one("#form-pages-row"), documents and not generation)
         if documents:
             async_pages = self.draft.options.docling_async_pages
             self.query_one("#form-pages", Input).placeholder = str(self.settings.doc_pages)
-            update_text(self.query_one("#form-pages-hint", Static), f"{async_pages} or more go through the async API")
+            _update_wrapped(self.query_one("#form-pages-hint", Static), f"{async_pages} or more go through the async API")
         self.query_one("#form-path", Input).placeholder = cls.default_path
         openai = adapter == "openai"  # one adapter for vLLM, NIM and Infinity: their differences are these two fields
-        update_text(self.query_one("#form-path-hint", Static), "below the URL; Infinity: /embeddings" if openai else "below the URL")
+        _update_wrapped(self.query_one("#form-path-hint", Static), "below the URL; Infinity: /embeddings" if openai else "below the URL")
         self.query_one("#form-extra_body", Input).placeholder = "none"
         example = ', e.g. {"do_ocr": false}' if documents else '; NIM: {"input_type": "passage"}' if openai else ""
         what = "JSON form fields of each request" if documents else "JSON added to each request"
         if generation:
             example = ', e.g. {"temperature": 0}'
-        update_text(self.query_one("#form-body-hint", Static), escape(what + example))
+        _update_wrapped(self.query_one("#form-body-hint", Static), escape(what + example))
         concurrencies = GENERATE_CONCURRENCIES if generation else self.settings.parse_concurrencies if cls.kind == "parse" else self.settings.concurrencies
         self.query_one("#form-concurrencies", Input).placeholder = "e.g. " + _ints(concurrencies)
 
@@ -247,7 +264,7 @@ class BenchForm(VerticalScroll):
         if uses_pages(cls):
             text = self.query_one("#form-pages", Input).value.strip() or str(self.settings.doc_pages)
             pages = int(text) if text.isdigit() else None
-        update_text(self.query_one("#form-batch-hint", Static), batch_hint(cls, pages))
+        _update_wrapped(self.query_one("#form-batch-hint", Static), batch_hint(cls, pages))
 
     def values(self) -> FormValues:
         adapter = self.query_one("#form-adapter", Select).value
@@ -354,7 +371,7 @@ class BenchForm(VerticalScroll):
     def show_problem(self, problem: str) -> None:
         """Why the plan cannot start (or ""): a line under the summary, only while there is one."""
         field = self.query_one("#form-problem", Static)
-        update_text(field, escape(problem))
+        _update_wrapped(field, escape(problem))
         set_display(field, bool(problem))
 
     def refresh_summary(self) -> None:
@@ -362,11 +379,11 @@ class BenchForm(VerticalScroll):
         try:
             plan = self.plan()
         except PlanError as exc:
-            update_text(summary, f"[dim]{escape(str(exc))}[/dim]")
+            _update_wrapped(summary, f"[dim]{escape(str(exc))}[/dim]")
             return
         seconds = plan.estimated_seconds()
         length = f"≈ {fmt.duration(seconds)} plus warm-up" if seconds is not None else f"{plan.requests} requests per cell"
         words = cells_words(plan)
         count, _, rest = words.partition(" (")
-        update_text(summary, f"[b]{count}[/b] ({rest}, {length}\n[dim]results saved under {escape(self.results_dir)}[/dim]")
+        _update_wrapped(summary, f"[b]{count}[/b] ({rest}, {length}\n[dim]results saved under {escape(self.results_dir)}[/dim]")
         self.show_problem("")

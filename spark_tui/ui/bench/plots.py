@@ -5,6 +5,10 @@ tokens per second, one line per input/output length).
 A plotext figure costs 10–30 ms to build, so a plot rebuilds at most every `MIN_INTERVAL_S`
 and only when its inputs changed; in between, a change only arms the next rebuild. The drawn
 figure is kept: repainting the screen (a key, a modal closing) does not build it again.
+
+plotext draws a legend inside the plot's top-left corner, over the data (#14: on the compare
+screen it hid the first points of both runs); the latency plot draws its legend itself, on the
+title's line or the lines below it, and plotext gets the rows under them.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.cells import cell_len
+from rich.color import Color as RichColour
+from rich.style import Style
 from rich.text import Text
 from textual.color import Color
 from textual_plotext import PlotextPlot
@@ -85,11 +92,58 @@ class BenchPlot(PlotextPlot):
     def render(self) -> Text:
         key = (self._version, self.size, self.app.theme)
         if self._rendered is None or self._rendered[0] != key:
-            self._rendered = (key, super().render())  # type: ignore[arg-type]
+            self._rendered = (key, self._render_figure())
         return self._rendered[1]
+
+    def _render_figure(self) -> Text:
+        """The lines this plot draws itself (`top_lines`), then plotext's figure in the rows left
+        (PlotextPlot.render, at the smaller height)."""
+        width, height = self.size.width, self.size.height
+        top = self.top_lines(width)[: max(0, height - MIN_FIGURE_ROWS)]
+        plt = self.plt
+        plt.plotsize(width, height - len(top))
+        plt._set_size(width, height - len(top))  # as PlotextPlot.render: plotsize alone does not always take
+        plt.theme(self._get_plotext_theme_name(self.app.theme))
+        figure = Text.from_ansi(plt.build())
+        if not top:
+            return figure
+        background = Style(color=rich_colour(self.colour("foreground", (220, 220, 220))),
+                           bgcolor=rich_colour(self.colour("surface", (30, 30, 30))))  # the figure's own colours
+        for line in top:
+            line.align("center", width)
+            line.stylize_before(background)
+        return Text("\n").join([*top, figure])
+
+    def top_lines(self, width: int) -> list[Text]:
+        """Lines above plotext's figure (a title and legend drawn by the plot itself)."""
+        return []
 
     def build(self, plt, inputs: object) -> None:  # type: ignore[no-untyped-def]
         raise NotImplementedError
+
+
+MIN_FIGURE_ROWS = 4  # plotext's rows a plot keeps under its own lines: axes, ticks and a little canvas
+LEGEND_SWATCH = "━━ "
+LEGEND_GAP = "   "
+
+
+def rich_colour(rgb: RGB) -> RichColour:
+    return RichColour.from_rgb(*rgb)
+
+
+def flow(items: Sequence[tuple[str, Text]], width: int) -> list[Text]:
+    """`items` (separator, text) laid in lines of `width` cells: an item that does not fit on the
+    line goes to the next one (without its separator); one wider than a line is cut."""
+    lines: list[Text] = []
+    for separator, item in items:
+        if lines and lines[-1].cell_len + len(separator) + item.cell_len <= width:
+            lines[-1].append(separator)
+            lines[-1].append_text(item)
+            continue
+        line = item.copy()
+        line.truncate(width, overflow="ellipsis")
+        lines.append(line)
+    return lines
 
 
 @dataclass(frozen=True)
@@ -175,10 +229,17 @@ class LatencyThroughputPlot(BenchPlot):
     def show_series(self, unit: str, series: Sequence[Series]) -> None:
         self.set_inputs(LatencyInputs(unit, tuple(series)))
 
+    def __init__(self, *, id: str | None = None, classes: str | None = None, live: bool = True) -> None:
+        super().__init__(id=id, classes=classes, live=live)
+        self.title = ""
+        self.legend: list[tuple[RGB, list[str]]] = []  # one entry per colour: its series' labels
+
     def build(self, plt, inputs: LatencyInputs) -> None:  # type: ignore[no-untyped-def,override]
-        plt.title("TTFT vs throughput (p50 line, p99 ×)" if is_generation(inputs.series) else "latency vs throughput (p50 line, p99 ×)")
+        # the title and legend are top_lines, outside the plot's area
+        self.title = "TTFT vs throughput (p50 line, p99 ×)" if is_generation(inputs.series) else "latency vs throughput (p50 line, p99 ×)"
         plt.xlabel(f"{inputs.unit}/s")
         plt.ylabel("ms")
+        legend: dict[RGB, list[str]] = {}
         top_x = top_y = 0.0
         for series in inputs.series:
             points = [(s.items_per_s, lat.p50 * 1000, lat.p99 * 1000) for s in series.summaries
@@ -186,15 +247,35 @@ class LatencyThroughputPlot(BenchPlot):
             if not points:
                 continue
             colour = self.colour(series.colour_variable)
+            legend.setdefault(colour, []).append(series.label)
             points.sort()
             xs = [x for x, _, _ in points]
-            plt.plot(xs, [p50 for _, p50, _ in points], marker="braille", color=colour, label=series.label)
+            plt.plot(xs, [p50 for _, p50, _ in points], marker="braille", color=colour)
             plt.scatter(xs, [p99 for _, _, p99 in points], marker="x", color=colour)
             top_x = max(top_x, xs[-1])
             top_y = max(top_y, max(p99 for _, _, p99 in points))
+        self.legend = list(legend.items())
         # from zero: a point's distance from the axes is the figure, not an artefact of the range
         plt.xlim(0, top_x * 1.1 or 1)
         plt.ylim(0, top_y * 1.15 or 1)
+
+    def top_lines(self, width: int) -> list[Text]:
+        """The title and the legend (a swatch of each colour, then the series drawn in it) on one
+        line when they fit. Narrower, the legend alone, on as many lines as it takes: plotext
+        left the title out of a narrow plot too (the axes say what is plotted), and a plot beside
+        another keeps its frame level with the other's."""
+        if width <= 0:
+            return []
+        items: list[tuple[str, Text]] = []
+        for colour, labels in self.legend:
+            for n, label in enumerate(labels):
+                item = Text(label)
+                if n == 0:
+                    item = Text.assemble((LEGEND_SWATCH, Style(color=rich_colour(colour), bold=True)), item)
+                items.append((", " if n else LEGEND_GAP, item))
+        title = [("", Text(self.title))] if self.title and cell_len(self.title) <= width else []
+        one_line = flow(title + items, width)
+        return one_line if len(one_line) <= 1 else flow(items, width)
 
 
 def batch_series(summaries: Sequence[CellSummary], prefix: str = "", colour_offset: int = 0) -> list[Series]:

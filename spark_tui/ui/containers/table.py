@@ -4,7 +4,9 @@ Built on RowTable: each refresh hands over every row's cells (plain text and (te
 never markup: names, images and states come from outside) and only rows whose cells changed are
 drawn again. Project headers are rows too. Columns follow the table's width:
 health gets its own column from 100 cells, the image from 128; narrower, the state shows
-the health.
+the health. The name, ports and image columns follow what they hold too (#14: at 100 columns
+"18434→8…" was cut while the table's right end stood empty): each gets what its longest text
+needs before the name grows, and a column nobody has anything for shrinks to its label.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from rich.cells import cell_len
 from rich.style import Style
 
 from spark_tui.core import format as fmt
@@ -52,24 +55,66 @@ COLUMNS = (
     Column("image", "Image", 0, 12),
 )
 MAX_NAME = 32
+FLEX = ("ports", "name", "image")  # widths that follow their text, the first served first
+FLOOR = {"name": 14, "ports": 8, "image": 12}  # what each keeps when the room is short ("├ " + 12 of a name)
 
 
-def column_widths(width: int, padding: int = PADDING) -> dict[str, int]:
-    """Each column's width for a table `width` cells wide (0: not shown). Narrow tables merge
-    health into the state; wider ones give it a column, then the image; the name takes the rest."""
-    if width >= IMAGE_FROM:
-        widths = {c.key: c.wide for c in COLUMNS}
-        used = sum(widths.values()) + 2 * padding * len(widths) + 1  # + the scrollbar
-        widths["image"] += max(0, width - used)
-        return widths
-    widths = {c.key: c.narrow for c in COLUMNS}
-    if width >= HEALTH_FROM:
-        widths["ports"] = 12
-    else:
-        widths["health"] = 0
-    shown = [k for k, w in widths.items() if w]
-    used = sum(widths.values()) + 2 * padding * len(shown) + 1
-    widths["name"] = min(MAX_NAME, widths["name"] + max(0, width - used))
+def content_widths(state: ContainersState) -> dict[str, int]:
+    """Per column, the widest text its cells would hold (0: nothing to show in any row)."""
+    containers = list(state.containers.values())
+    running = [c for c in containers if c.state == "running"]
+    names = [cell_len(c.compose_project or "(no project)") for c in containers]
+    names += [cell_len(short_name(c)) + 2 for c in containers]  # + the tree's "├ "
+    gpu = any(c.gpu or (c.state == "running" and state.gpu_memory(c) is not None) for c in containers)
+    return {
+        "name": max(names, default=0),
+        "state": 1 if containers else 0,
+        "health": 1 if any(c.health for c in running) else 0,
+        "uptime": 1 if running else 0,
+        "cpu": 1 if running else 0,
+        "memory": 1 if running else 0,
+        "gpu": 1 if gpu else 0,
+        "ports": max((cell_len(ports_text(c.ports)) for c in containers), default=0),
+        "image": max((cell_len(c.image) for c in containers), default=0),
+    }
+
+
+def column_widths(width: int, needs: dict[str, int] | None = None, padding: int = PADDING) -> dict[str, int]:
+    """Each column's width for a table `width` cells wide (0: not shown), given what the columns
+    hold (`content_widths`; None: the fixed widths' fallback, nothing known yet). Narrow tables
+    merge health into the state; wider ones give it a column, then the image. The other columns
+    have fixed widths (a column with nothing to show keeps only its label's); ports, name and
+    image share the rest: each its floor, then each what its text needs (ports first: a cut port
+    hides where to connect), what is left to the name up to MAX_NAME, then to the last column."""
+    wide = width >= IMAGE_FROM
+    widths = {c.key: c.wide if wide else c.narrow for c in COLUMNS}
+    if not wide:
+        widths["image"] = 0
+        if width < HEALTH_FROM:
+            widths["health"] = 0
+    labels = {c.key: cell_len(c.label) for c in COLUMNS}
+    if needs is None:
+        needs = dict(widths)
+    for key, shown_width in widths.items():
+        if shown_width and key not in FLEX and not needs.get(key):
+            widths[key] = labels[key]  # empty: its width goes to the columns that have text
+    flex = [key for key in FLEX if widths[key]]
+    shown = [key for key, w in widths.items() if w]
+    room = width - sum(w for key, w in widths.items() if key not in flex) - 2 * padding * len(shown) - 1  # - the scrollbar
+    want = {key: max(labels[key], needs.get(key, 0)) for key in flex}
+    want["name"] = min(MAX_NAME, want["name"])
+    for key in flex:
+        widths[key] = min(want[key], FLOOR[key])
+    room -= sum(widths[key] for key in flex)
+    for key in flex:
+        grow = max(0, min(room, want[key] - widths[key]))
+        widths[key] += grow
+        room -= grow
+    if room > 0:
+        grow = min(room, max(0, MAX_NAME - widths["name"]))
+        widths["name"] += grow
+        last = "image" if widths["image"] else "ports"
+        widths[last] += room - grow  # the table's right end: no gap after the last column
     return widths
 
 
@@ -189,26 +234,30 @@ class ContainerTable(RowTable):
     def columns_shown(self) -> list[Column]:
         return [c for c in COLUMNS if self._widths and self._widths[c.key]]
 
-    def _set_columns(self, widths: dict[str, int]) -> None:
-        selected = self.selected_key
+    def _fit_columns(self) -> bool:
+        """Columns for the table's width and what the rows hold; True when they changed (the
+        rows must be handed over again)."""
+        needs = content_widths(self._state) if self._state is not None else None
+        widths = column_widths(self.scrollable_content_region.width + 1, needs)  # + the scrollbar's column
+        if widths == self._widths:
+            return False
         self._widths = widths
         self.set_columns([TableColumn(c.key, c.label, widths[c.key], c.right) for c in self.columns_shown])
-        if self._state is not None:
+        return True
+
+    def _refit(self) -> None:
+        if self._fit_columns() and self._state is not None:
+            selected = self.selected_key
             self.show(self._state)
             if selected:
                 self.select(selected)
 
-    def _fit_columns(self) -> None:
-        widths = column_widths(self.scrollable_content_region.width + 1)  # + the scrollbar's column
-        if widths != self._widths:
-            self._set_columns(widths)
-
     def on_mount(self) -> None:
-        self._fit_columns()
+        self._refit()
 
     def on_resize(self) -> None:
         super().on_resize()
-        self._fit_columns()
+        self._refit()
 
     # -- selection ------------------------------------------------------------------------
 
@@ -229,6 +278,7 @@ class ContainerTable(RowTable):
         self._state = state
         if self._widths is None:
             return  # not mounted yet: on_mount draws
+        self._fit_columns()  # a new container may need more room for its name or ports
         now = state.now()
         rows: list[tuple[str, Row]] = []
         for group in group_by_project(list(state.containers.values())):
