@@ -1,5 +1,5 @@
 """Writes docs/screenshot.svg: the demo (a simulated DGX Spark mid-inference, its containers,
-profiles and services), as in the README.
+profiles, services and its model servers' load), as in the README.
 
   .venv/bin/python scripts/screenshot.py [--size 150x44] [--out docs/screenshot.svg]
 """
@@ -18,10 +18,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from containers_support import feed_containers  # noqa: E402
 from probe_support import feed_demo_probes  # noqa: E402
-from support import FakeClock, demo_sources  # noqa: E402
+from support import FakeClock, demo_sources, feed  # noqa: E402
 
 from spark_tui.ui.app import make_app  # noqa: E402
 from spark_tui.core.demo.docker import DemoDocker  # noqa: E402
+from spark_tui.core.demo.inference import DemoInference  # noqa: E402
 from spark_tui.core.demo.probes import DemoProbes  # noqa: E402
 
 
@@ -29,9 +30,13 @@ async def capture(size: tuple[int, int], seconds: int) -> str:
     clock = FakeClock()
     docker = DemoDocker(clock=clock, pace_s=0.01)
     probes = DemoProbes(clock=clock)
-    app = make_app(sources=demo_sources(clock), start_polling=False, containers=docker, probes=probes)
+    inference = DemoInference(clock=clock, wall_clock=clock)
+    app = make_app(sources=demo_sources(clock), start_polling=False, containers=docker, probes=probes, inference=inference)
     async with app.run_test(size=size) as pilot:
-        await feed_containers(pilot, app, docker, machine_seconds=seconds)
+        for _ in range(seconds):  # the machine and the model servers sampled each simulated second, in step
+            feed(app, app.sources, clock, 1)
+            await app.inference.poll()
+        await feed_containers(pilot, app, docker, machine_seconds=0)
         feed_demo_probes(app, probes, checks=3)
         await pilot.pause(1.5)  # the dashboard draws probe results with the next frame, at the latest after 1.2 s
         return app.export_screenshot(title="spark-tui --demo")
