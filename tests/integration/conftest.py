@@ -6,6 +6,7 @@ teardown removes exactly those containers, networks and compose projects, never 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import subprocess
@@ -116,15 +117,22 @@ def serve_ollama_files(port: int = 11434) -> str:
     return f"mkdir -p /www/api && {writes} && exec httpd -f -p {int(port)} -h /www"
 
 
-@pytest.fixture
-def ollama_image(docker_engine: str) -> Iterator[str]:
-    """local/busybox tagged under an Ollama-looking name, untagged afterwards (local/busybox stays)."""
-    image = f"sparktui-test-{secrets.token_hex(4)}/ollama:latest"
+@contextlib.contextmanager
+def busybox_tagged(repository: str) -> Iterator[str]:
+    """local/busybox tagged as `…/<repository>:latest` (discovery matches images by name),
+    untagged afterwards (local/busybox stays)."""
+    image = f"sparktui-test-{secrets.token_hex(4)}/{repository}:latest"
     docker("tag", IMAGE, image)
     try:
         yield image
     finally:
         docker("rmi", image, check=False)
+
+
+@pytest.fixture
+def ollama_image(docker_engine: str) -> Iterator[str]:
+    with busybox_tagged("ollama") as image:
+        yield image
 
 
 @pytest.fixture

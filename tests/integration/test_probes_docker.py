@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import socket
 import time
 import uuid
@@ -27,7 +26,7 @@ from spark_tui.core.docker.containers import ContainerCatalog, running_for_disco
 from spark_tui.core.docker.engine import DockerEngine
 from spark_tui.core.services.discovery import discover_probes
 from spark_tui.core.services.engine import check_once_blocking
-from tests.integration.conftest import IMAGE, docker, serve_ollama_files
+from tests.integration.conftest import busybox_tagged, docker, serve_ollama_files
 
 pytestmark = pytest.mark.docker
 
@@ -44,13 +43,8 @@ def containers() -> Iterator[list[str]]:
 
 @pytest.fixture
 def vllm_image(docker_engine: str) -> Iterator[str]:
-    """local/busybox tagged under a vLLM-looking name, untagged afterwards (local/busybox stays)."""
-    image = f"sparktui-test-{secrets.token_hex(4)}/vllm-openai:latest"
-    docker("tag", IMAGE, image)
-    try:
+    with busybox_tagged("vllm-openai") as image:
         yield image
-    finally:
-        docker("rmi", image, check=False)
 
 
 def run_container(
