@@ -131,3 +131,63 @@ def test_the_cli_streams_events_as_json_lines(tmp_path: Path) -> None:
     events = [decode_event(line) for line in proc.stdout.splitlines()]
     assert isinstance(events[0], RunStarted) and isinstance(events[-1], RunFinished)
     assert events[-1].result.status == "completed" and any(isinstance(e, RequestsDigest) for e in events)
+
+
+PARENT = """
+import sys, time
+from spark_tui.core.bench.events import StreamRequest
+from spark_tui.core.bench.launch import ChildRun
+from spark_tui.core.bench.plan import BenchPlan
+
+plan = BenchPlan("embed", "openai", sys.argv[1], batch_sizes=(1,), concurrencies=(1,), duration_s=60, warmup_requests=0)
+run = ChildRun(StreamRequest(plan, results_dir=sys.argv[2]), lambda event: None)
+run.start()
+print(run.process.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def _gone(pid: int) -> bool:
+    """Exited: no such process, or a zombie nobody reaps (a container's init may not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_a_dashboard_killed_with_sigkill_leaves_its_run_saved(tmp_path: Path) -> None:
+    """kill -9 of the process that started the run (the dashboard): the child sees its pipes close,
+    stops, and leaves a cancelled run with every request it had finished."""
+    import subprocess
+    import sys
+    import time
+
+    from spark_tui.core.bench.saved_runs import iter_records
+
+    with ApiServer("openai", delay_s=0.002) as server:
+        parent = subprocess.Popen([sys.executable, "-c", PARENT, server.url, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+        try:
+            child = int(parent.stdout.readline())  # type: ignore[union-attr]
+            deadline = time.monotonic() + WAIT_S
+            while not any(tmp_path.glob("*/requests.jsonl")) or not next(tmp_path.glob("*/requests.jsonl")).stat().st_size:
+                assert time.monotonic() < deadline, "the run never recorded a request"
+                time.sleep(0.05)
+            parent.kill()
+            parent.wait(10)
+            deadline = time.monotonic() + 15
+            while not _gone(child):
+                assert time.monotonic() < deadline, "the benchmark outlived the dashboard that started it"
+                time.sleep(0.05)
+        finally:
+            if parent.poll() is None:
+                parent.kill()
+                parent.wait()
+            if parent.stdout is not None:
+                parent.stdout.close()
+    [run_dir] = list(tmp_path.iterdir())
+    saved = load_run(run_dir)
+    assert saved.status == "cancelled", saved.status
+    answered = sum(1 for r in iter_records(run_dir) if r.cell == 0 and r.ok)
+    # the cell's window closes at the cancel: the one request in flight then is on disk, not in the figures
+    assert 0 < saved.summaries[0].requests <= answered <= saved.summaries[0].requests + 1
