@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from spark_tui import __version__
 from spark_tui.models.settings import Config, ConfigError
+from spark_tui.commands import seconds_arg
 from spark_tui.config import load_config, resolve_config_path
 
 COMMAND_MODULES = (
@@ -29,14 +30,7 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not 0.1 <= value <= 3600:
-        raise argparse.ArgumentTypeError(f"expected 0.1 to 3600 seconds, got {text}")
-    return value
+positive_float = seconds_arg(3600)
 
 
 def names_a_command(argv: Sequence[str]) -> bool:

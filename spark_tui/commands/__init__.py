@@ -8,8 +8,10 @@ was left out or simulated. External text in JSON is as it came; the tables clean
 
 from __future__ import annotations
 
+import argparse
 import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +58,21 @@ def demo_state_note() -> str:
     if fleet.problem:
         return f"simulated (--demo): {fleet.problem}; the change lasted only for this command"
     return f"simulated (--demo): the change is kept in {demo_state_path()} for later --demo commands (delete it to start afresh)"
+
+
+def seconds_arg(most: float) -> Callable[[str], float]:
+    """An argparse `type=`: a number of seconds from 0.1 to `most`."""
+
+    def seconds(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+        if not 0.1 <= value <= most:
+            raise argparse.ArgumentTypeError(f"expected 0.1 to {most:g} seconds, got {text}")
+        return value
+
+    return seconds
 
 
 def plain(text: object) -> Text:

@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from spark_tui.commands import output_console, plain, write_json
+from spark_tui.commands import output_console, plain, seconds_arg, write_json
 from spark_tui.models.settings import Config, ConfigError
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_WINDOW_S = 2.0
 SNAPSHOT_WINDOW_S = 1.0  # the snapshot waits this long between its two scrapes
 DEFAULT_TIMEOUT_S = 3.0
+_window = seconds_arg(600)  # --window and --timeout
 MAX_BODY_BYTES = 32 * 1024 * 1024  # a metrics page past this is not read whole
 NO_SERVERS = "no inference servers: start a model server container, or add [[inference]] (or --url) to the config"
 DEMO_NOTE = "simulated (--demo): the demo's vLLM and Ollama pages, read by the same parser, no network"
@@ -76,16 +77,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--no-discover", action="store_true", help="skip discovery: only the config's servers and --url")
     parser.set_defaults(run=run)
-
-
-def _window(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not 0.1 <= value <= 600:
-        raise argparse.ArgumentTypeError(f"expected 0.1 to 600 seconds, got {text}")
-    return value
 
 
 # -- which servers ------------------------------------------------------------------------------
@@ -276,8 +267,6 @@ def render_inference(console: Console, section: dict[str, Any]) -> None:
 # -- tables ---------------------------------------------------------------------------------------
 
 
-ENGINE_LABELS = {"vllm": "vLLM", "sglang": "SGLang", "llamacpp": "llama.cpp", "tei": "TEI", "tgi": "TGI",
-                 "triton": "Triton", "nim": "NIM", "trtllm": "TensorRT-LLM", "ollama": "Ollama"}
 NA = "–"
 
 
@@ -297,6 +286,8 @@ def _seconds(value: float | None) -> str:
 
 def render_servers(console: Console, servers: Sequence[dict[str, Any]]) -> None:
     """A row per server (figures from its JSON); PROBLEM only when some row has one."""
+    from spark_tui.core.inference.engines import engine_label
+
     table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
     narrow = console.width < 120
     columns = ["NAME", "ENGINE", "RUN/WAIT", "GEN TOK/S", "PROMPT TOK/S", "KV", "TTFT p50", "ITL p50"]
@@ -312,7 +303,7 @@ def render_servers(console: Console, servers: Sequence[dict[str, Any]]) -> None:
         run_wait = NA if server["running"] is None and server["waiting"] is None else \
             f"{_count(server['running'])}/{_count(server['waiting'])}"
         cells: list[Text | str] = [
-            plain(server["name"]), ENGINE_LABELS.get(server["engine"] or "", server["engine"] or NA),
+            plain(server["name"]), engine_label(server["engine"]) or NA,
             run_wait, _num(server["generation_tokens_per_s"]), _num(server["prompt_tokens_per_s"]),
             NA if kv is None else f"{kv * 100:.0f}%", _seconds(server["ttft"]["p50"]), _seconds(server["itl"]["p50"]),
         ]

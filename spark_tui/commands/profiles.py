@@ -22,21 +22,30 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from collections.abc import Iterator
 from typing import Any, Protocol
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from spark_tui.core import format as fmt
 from spark_tui.commands import demo_fleet, demo_state_note, output_console, write_json
-from spark_tui.core.untrusted import clean
-from spark_tui.models.settings import Config
+from spark_tui.core import format as fmt
+from spark_tui.core.compose.cli import CommandRun, ComposeUnavailable, docker_cli
+from spark_tui.core.compose.memory_budget import PeakStore, profile_budget
+from spark_tui.core.compose.model import InvalidName
+from spark_tui.core.compose.projects import (
+    ComposeProjects,
+    ProfileNotFound,
+    ProjectUnreadable,
+    find_profile,
+)
+from spark_tui.core.docker.backend import ComposeRun
+from spark_tui.core.docker.containers import ContainerCatalog
+from spark_tui.core.docker.engine import DockerEngine, DockerUnavailable
+from spark_tui.core.machine.system import parse_meminfo, read_proc_file
 from spark_tui.core.masking import mask_argv
+from spark_tui.core.untrusted import clean
 from spark_tui.models.compose import (
-    CommandOutput,
-    CommandResult,
     ComposeCommand,
     ComposeOverview,
     ComposeProfile,
@@ -46,13 +55,7 @@ from spark_tui.models.compose import (
     UpPreview,
 )
 from spark_tui.models.containers import Container
-from spark_tui.core.compose.cli import CommandRun, ComposeUnavailable, docker_cli
-from spark_tui.core.compose.model import InvalidName
-from spark_tui.core.compose.projects import ComposeProjects, ProfileNotFound, ProjectUnreadable, find_profile
-from spark_tui.core.docker.containers import ContainerCatalog
-from spark_tui.core.docker.engine import DockerEngine, DockerUnavailable
-from spark_tui.core.compose.memory_budget import PeakStore, profile_budget
-from spark_tui.core.machine.system import parse_meminfo, read_proc_file
+from spark_tui.models.settings import Config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -123,14 +126,6 @@ def mem_available() -> int | None:
         return parse_meminfo(read_proc_file("meminfo")).available
     except (OSError, KeyError, ValueError):
         return None
-
-
-class ComposeRun(Protocol):
-    result: CommandResult | None
-
-    def lines(self) -> Iterator[CommandOutput]: ...
-
-    def cancel(self) -> None: ...
 
 
 class Projects(Protocol):

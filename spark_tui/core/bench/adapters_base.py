@@ -293,6 +293,31 @@ async def probe_json(conn: Connection, request: PreparedRequest) -> tuple[int | 
         return response.status, response.body[:200].decode("utf-8", "replace"), None
 
 
+async def ollama_preflight(adapter: Adapter, conn: Connection, notes: list[str], *, embedding: bool) -> ServerInfo:
+    """Pre-flight of Ollama's chat and embed APIs alike: its version (is this Ollama?), then the
+    model: the one given if installed, else the first installed of the kind wanted (embedding
+    models have "embed" in their name), which becomes `adapter.model`. `notes` are the adapter's own."""
+    status, version, problem = await probe_json(conn, adapter.get("/api/version"))
+    if status is None:
+        return adapter.unreachable(problem)
+    if not isinstance(version, dict):
+        return adapter.info(problem=f"no Ollama API here: {problem or 'GET /api/version gave no version'} — is this an Ollama server?")
+    server = f"Ollama {version.get('version', '')}".strip()
+    _, tags, _ = await probe_json(conn, adapter.get("/api/tags"))
+    installed = [clean(str(m.get("name"))) for m in (tags or {}).get("models", []) if isinstance(m, dict)] if isinstance(tags, dict) else []
+    if adapter.model is None:
+        fitting = [name for name in installed if ("embed" in name.lower()) == embedding]
+        if not fitting:
+            what = "embedding model" if embedding else "model"
+            return adapter.info(health="ok", server=server, problem=f"name the {what} with --model (installed: {', '.join(installed[:8]) or 'none'})")
+        adapter.model = fitting[0]
+        notes.append(f"using {adapter.model} (choose with --model)")
+    elif installed and not any(adapter.model in (name, name.removesuffix(":latest")) for name in installed):
+        return adapter.info(health="ok", server=server,
+                            problem=f"model {adapter.model!r} is not installed in Ollama ({', '.join(installed[:8]) or 'none installed'}) — run: ollama pull {adapter.model}")
+    return adapter.info(health="ok", server=server, notes=tuple(notes))
+
+
 _DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
 
 

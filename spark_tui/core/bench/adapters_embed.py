@@ -16,6 +16,7 @@ from spark_tui.core.bench.adapters_base import (
     Span,
     VectorCheck,
     decode,
+    ollama_preflight,
     pick_served_model,
     probe_json,
     take_values,
@@ -263,26 +264,8 @@ class OllamaEmbed(EmbeddingAdapter):
     default_path = "/api/embed"
 
     async def preflight(self, conn: Connection) -> ServerInfo:
-        status, version, problem = await probe_json(conn, self.get("/api/version"))
-        if status is None:
-            return self.unreachable(problem)
-        if not isinstance(version, dict):
-            return self.info(problem=f"no Ollama API here: {problem or 'GET /api/version gave no version'} — is this an Ollama server?")
-        server = f"Ollama {version.get('version', '')}".strip()
-        _, tags, problem = await probe_json(conn, self.get("/api/tags"))
-        installed = [str(m.get("name")) for m in (tags or {}).get("models", []) if isinstance(m, dict)] if isinstance(tags, dict) else []
         notes = ["Ollama embeds a batch as parallel calls, capped by OLLAMA_NUM_PARALLEL on the server"]
-        if self.model is None:
-            embedders = [name for name in installed if "embed" in name.lower()]
-            if not embedders:
-                listing = ", ".join(installed[:8]) or "none"
-                return self.info(health="ok", server=server, problem=f"name the embedding model with --model (installed: {listing})")
-            self.model = embedders[0]
-            notes.append(f"using {self.model} (choose with --model)")
-        elif installed and not any(self.model in (name, name.removesuffix(":latest")) for name in installed):
-            return self.info(health="ok", server=server,
-                             problem=f"model {self.model!r} is not installed in Ollama ({', '.join(installed[:8]) or 'none installed'}) — run: ollama pull {self.model}")
-        return self.info(health="ok", server=server, notes=tuple(notes))
+        return await ollama_preflight(self, conn, notes, embedding=True)
 
     def request_for(self, texts: list[str]) -> PreparedRequest:
         body: dict[str, Any] = {"model": self.model, "input": texts, "keep_alive": self.options.keep_alive}

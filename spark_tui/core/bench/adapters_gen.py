@@ -31,6 +31,7 @@ from spark_tui.core.bench.adapters_base import (
     Outcome,
     PreparedRequest,
     RequestError,
+    ollama_preflight,
     pick_served_model,
     probe_json,
     stream,
@@ -542,26 +543,9 @@ class OllamaChat(GenerationAdapter):
         return _OllamaFeeder("native")
 
     async def preflight(self, conn: Connection) -> ServerInfo:
-        status, version, problem = await probe_json(conn, self.get("/api/version"))
-        if status is None:
-            return self.unreachable(problem)
-        if not isinstance(version, dict):
-            return self.info(problem=f"no Ollama API here: {problem or 'GET /api/version gave no version'} — is this an Ollama server?")
-        server = f"Ollama {version.get('version', '')}".strip()
-        _, tags, _ = await probe_json(conn, self.get("/api/tags"))
-        installed = [clean(str(m.get("name"))) for m in (tags or {}).get("models", []) if isinstance(m, dict)] if isinstance(tags, dict) else []
         notes = ["Ollama serves OLLAMA_NUM_PARALLEL requests at once per model; more wait in its queue",
                  "Ollama has no ignore_eos: a model may stop before num_predict (counted as stopped early)"]
-        if self.model is None:
-            generators = [name for name in installed if "embed" not in name.lower()]
-            if not generators:
-                return self.info(health="ok", server=server, problem=f"name the model with --model (installed: {', '.join(installed[:8]) or 'none'})")
-            self.model = generators[0]
-            notes.append(f"using {self.model} (choose with --model)")
-        elif installed and not any(self.model in (name, name.removesuffix(":latest")) for name in installed):
-            return self.info(health="ok", server=server,
-                             problem=f"model {self.model!r} is not installed in Ollama ({', '.join(installed[:8]) or 'none installed'}) — run: ollama pull {self.model}")
-        return self.info(health="ok", server=server, notes=tuple(notes))
+        return await ollama_preflight(self, conn, notes, embedding=False)
 
 
 # --- llama.cpp native /completion -------------------------------------------------------------

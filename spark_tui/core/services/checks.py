@@ -266,6 +266,27 @@ async def _optional_json(ctx: CheckContext, path: str) -> Any:
         return None
 
 
+async def _optional_object(ctx: CheckContext, path: str) -> dict[str, Any]:
+    """The JSON object at `path`, or {} when there is none: its fields then read as missing."""
+    doc = await _optional_json(ctx, path)
+    return doc if isinstance(doc, dict) else {}
+
+
+def _accept(answer: Answer, *, not_ready: int | None = None, prefix: str = "not ready: ") -> Answer:
+    """`answer` if it is a 2xx; `not_ready` (a status the service uses while it starts) is
+    degraded, with `prefix` before its words; any other status is down."""
+    if answer.status == not_ready:
+        raise answer.failure(ProbeState.DEGRADED, prefix=prefix)
+    if not answer.ok:
+        raise answer.failure()
+    return answer
+
+
+async def _get_ok(ctx: CheckContext, path: str, *, not_ready: int | None = None, prefix: str = "not ready: ") -> Answer:
+    """GET `path` and `_accept` the answer."""
+    return _accept(await ctx.get(path), not_ready=not_ready, prefix=prefix)
+
+
 def openai_models(doc: Any) -> tuple[ServedModel, ...] | None:
     """The models in an OpenAI-style {"data": [{"id": …, "max_model_len": …}]} list."""
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
@@ -280,6 +301,13 @@ def openai_models(doc: Any) -> tuple[ServedModel, ...] | None:
 # Words a JSON health body uses, for servers without a documented shape.
 _GOOD_STATUS = {"ok", "healthy", "ready", "up", "pass", "alive", "running", "serving", "true"}
 _BAD_STATUS = {"error", "unhealthy", "fail", "failed", "failure", "down", "dead", "crashed"}  # anything else: degraded
+
+
+def _judge_health_body(answer: Answer, outcome: Outcome) -> None:
+    """judge_health_json on the body when there is one; plain text ("OK") is a fine health answer."""
+    if answer.body.strip():
+        with contextlib.suppress(ProbeFailure):
+            judge_health_json(answer.json(), outcome)
 
 
 def judge_health_json(doc: Any, outcome: Outcome) -> None:
@@ -408,30 +436,35 @@ async def check_postgres(ctx: CheckContext) -> Outcome:
 
 
 async def check_ollama(ctx: CheckContext) -> Outcome:
-    answer = await ctx.get("/api/version")
-    if not answer.ok:
-        raise answer.failure()
+    answer = await _get_ok(ctx, "/api/version")
     doc = answer.json_object()
     if "version" not in doc:
         raise ProbeFailure('unexpected answer: no "version" field (is this Ollama?)', status_code=answer.status)
     return Outcome.of(answer, version=_str(doc.get("version")))
 
 
+def _has_model_list(doc: Any) -> bool:
+    """Whether an /api/tags or /api/ps answer has its {"models": [...]} list."""
+    return isinstance(doc, dict) and isinstance(doc.get("models"), list)
+
+
+def _ollama_entries(doc: Any) -> dict[str, dict[str, Any]]:
+    """The named entries of an /api/tags or /api/ps answer, by name ({} without a list)."""
+    entries: dict[str, dict[str, Any]] = {}
+    if _has_model_list(doc):
+        for entry in doc["models"]:
+            if isinstance(entry, dict) and _str(entry.get("name") or entry.get("model")):
+                entries[entry.get("name") or entry["model"]] = entry
+    return entries
+
+
 def parse_ollama_models(tags: Any, ps: Any) -> tuple[ServedModel, ...] | None:
     """Every model /api/tags lists, marked loaded (with its memory) when /api/ps lists it."""
-    know_loaded = isinstance(ps, dict) and isinstance(ps.get("models"), list)
-    if not know_loaded and not (isinstance(tags, dict) and isinstance(tags.get("models"), list)):
+    know_loaded = _has_model_list(ps)
+    if not know_loaded and not _has_model_list(tags):
         return None
-    loaded: dict[str, dict[str, Any]] = {}
-    if know_loaded:
-        for entry in ps["models"]:
-            if isinstance(entry, dict) and _str(entry.get("name") or entry.get("model")):
-                loaded[entry.get("name") or entry["model"]] = entry
-    listed: dict[str, dict[str, Any]] = {}
-    if isinstance(tags, dict) and isinstance(tags.get("models"), list):
-        for entry in tags["models"]:
-            if isinstance(entry, dict) and _str(entry.get("name") or entry.get("model")):
-                listed[entry.get("name") or entry["model"]] = entry
+    loaded = _ollama_entries(ps)
+    listed = _ollama_entries(tags)
     models = []
     for name in dict.fromkeys([*loaded, *listed]):
         running = loaded.get(name)
@@ -460,9 +493,9 @@ async def ollama_extras(ctx: CheckContext) -> Extras:
     if models is not None:
         running = [m for m in models if m.loaded]
         extras.model = ", ".join(m.name for m in running) or None
-        if isinstance(tags, dict) and isinstance(tags.get("models"), list):
+        if _has_model_list(tags):
             extras.details["models_available"] = len(models)
-        if isinstance(ps, dict) and isinstance(ps.get("models"), list):
+        if _has_model_list(ps):
             extras.details["models_loaded"] = len(running)
             gpu = [m.gpu_bytes for m in running if m.gpu_bytes is not None]
             if gpu:
@@ -475,10 +508,7 @@ async def ollama_extras(ctx: CheckContext) -> Extras:
 
 
 async def check_vllm(ctx: CheckContext) -> Outcome:
-    answer = await ctx.get("/health")
-    if not answer.ok:
-        raise answer.failure()
-    return Outcome.of(answer)
+    return Outcome.of(await _get_ok(ctx, "/health"))
 
 
 async def openai_server_extras(ctx: CheckContext, version_path: str, version_key: str) -> Extras:
@@ -495,9 +525,7 @@ async def openai_server_extras(ctx: CheckContext, version_path: str, version_key
             extras.model = extras.models[0].name
             if extras.models[0].context_length:
                 extras.details["max_model_len"] = extras.models[0].context_length
-    version = await _optional_json(ctx, version_path)
-    if isinstance(version, dict):
-        extras.version = _str(version.get(version_key))
+    extras.version = _str((await _optional_object(ctx, version_path)).get(version_key))
     return extras
 
 
@@ -513,24 +541,26 @@ TEI_LIMITS = ("max_client_batch_size", "max_batch_tokens", "max_concurrent_reque
 
 
 async def check_tei(ctx: CheckContext) -> Outcome:
-    answer = await ctx.get("/health")
-    if not answer.ok:
-        raise answer.failure()
-    return Outcome.of(answer)
+    return Outcome.of(await _get_ok(ctx, "/health"))
 
 
-def parse_tei_info(doc: Any) -> Extras:
-    extras = Extras()
-    if not isinstance(doc, dict):
-        return extras
-    extras.model = _str(doc.get("model_id"))
-    extras.version = _str(doc.get("version"))
-    for key in TEI_LIMITS:
+def _parse_hf_info(doc: dict[str, Any], limits: tuple[str, ...]) -> Extras:
+    """What the /info of TEI and TGI (both Hugging Face routers) share: model id, version, the
+    integer `limits`, the dtype."""
+    extras = Extras(model=_str(doc.get("model_id")), version=_str(doc.get("version")))
+    for key in limits:
         value = _int(doc.get(key))
         if value is not None:
             extras.details[key] = value
     if _str(doc.get("model_dtype")):
         extras.details["dtype"] = doc["model_dtype"]
+    return extras
+
+
+def parse_tei_info(doc: Any) -> Extras:
+    if not isinstance(doc, dict):
+        return Extras()
+    extras = _parse_hf_info(doc, TEI_LIMITS)
     model_type = doc.get("model_type")
     if isinstance(model_type, dict) and len(model_type) == 1:
         extras.details["model_type"] = next(iter(model_type))  # embedding, reranker, classifier
@@ -548,11 +578,7 @@ async def tei_extras(ctx: CheckContext) -> Extras:
 
 
 async def check_nim(ctx: CheckContext) -> Outcome:
-    answer = await ctx.get("/v1/health/ready")
-    if answer.status == 503:
-        raise answer.failure(ProbeState.DEGRADED, prefix="not ready: ")
-    if not answer.ok:
-        raise answer.failure()
+    answer = await _get_ok(ctx, "/v1/health/ready", not_ready=503)
     outcome = Outcome.of(answer)
     if answer.body.strip():
         doc = answer.json()
@@ -570,9 +596,7 @@ async def nim_extras(ctx: CheckContext) -> Extras:
 
 
 async def check_infinity(ctx: CheckContext) -> Outcome:
-    answer = await ctx.get("/health")
-    if not answer.ok:
-        raise answer.failure()
+    answer = await _get_ok(ctx, "/health")
     doc = answer.json_object()
     if not isinstance(doc.get("unix"), (int, float)):
         raise ProbeFailure('unexpected answer: no "unix" field (is this Infinity?)', status_code=answer.status)
@@ -600,9 +624,7 @@ async def infinity_extras(ctx: CheckContext) -> Extras:
 
 
 async def check_omniparser(ctx: CheckContext) -> Outcome:
-    answer = await _first_answering(ctx, ("/probe/", "/health"))
-    if not answer.ok:
-        raise answer.failure()
+    answer = _accept(await _first_answering(ctx, ("/probe/", "/health")))
     doc = answer.json_object()
     outcome = Outcome.of(answer)
     if _str(doc.get("message")):
@@ -623,9 +645,7 @@ async def check_omniparser(ctx: CheckContext) -> Outcome:
 
 
 async def check_docling(ctx: CheckContext) -> Outcome:
-    answer = await ctx.get("/health")
-    if not answer.ok:
-        raise answer.failure()
+    answer = await _get_ok(ctx, "/health")
     doc = answer.json_object()
     outcome = Outcome.of(answer)
     if doc.get("status") != "ok":
@@ -641,12 +661,10 @@ async def check_docling(ctx: CheckContext) -> Outcome:
 
 
 async def docling_extras(ctx: CheckContext) -> Extras:
-    doc = await _optional_json(ctx, "/version")
-    extras = Extras()
-    if isinstance(doc, dict):
-        extras.version = _str(doc.get("docling-serve"))
-        if _str(doc.get("docling")):
-            extras.details["docling"] = doc["docling"]
+    doc = await _optional_object(ctx, "/version")
+    extras = Extras(version=_str(doc.get("docling-serve")))
+    if _str(doc.get("docling")):
+        extras.details["docling"] = doc["docling"]
     return extras
 
 
@@ -656,16 +674,12 @@ async def docling_extras(ctx: CheckContext) -> Extras:
 
 
 async def check_fastapi(ctx: CheckContext) -> Outcome:
-    answer = await _first_answering(ctx, ("/health", "/openapi.json", "/docs"))
-    if not answer.ok:
-        raise answer.failure()
+    answer = _accept(await _first_answering(ctx, ("/health", "/openapi.json", "/docs")))
     outcome = Outcome.of(answer)
     path = ctx.memory.get("path")
     outcome.details["endpoint"] = path or ""
     if path == "/health":
-        if answer.body.strip():
-            with contextlib.suppress(ProbeFailure):  # a plain-text "OK" is a fine health answer
-                judge_health_json(answer.json(), outcome)
+        _judge_health_body(answer, outcome)
     elif path == "/openapi.json":
         doc = answer.json_object()
         info = doc.get("info") if isinstance(doc.get("info"), dict) else {}
@@ -682,11 +696,7 @@ async def check_fastapi(ctx: CheckContext) -> Outcome:
 
 
 async def check_litellm(ctx: CheckContext) -> Outcome:
-    answer = await _first_answering(ctx, ("/health/readiness", "/health/liveliness"))
-    if answer.status == 503:
-        raise answer.failure(ProbeState.DEGRADED, prefix="not ready: ")
-    if not answer.ok:
-        raise answer.failure()
+    answer = _accept(await _first_answering(ctx, ("/health/readiness", "/health/liveliness")), not_ready=503)
     outcome = Outcome.of(answer)
     if ctx.memory.get("path") == "/health/readiness":
         doc = answer.json_object()
@@ -704,9 +714,7 @@ async def check_litellm(ctx: CheckContext) -> Outcome:
 
 
 async def check_open_webui(ctx: CheckContext) -> Outcome:
-    answer = await ctx.get("/health")
-    if not answer.ok:
-        raise answer.failure()
+    answer = await _get_ok(ctx, "/health")
     doc = answer.json_object()
     outcome = Outcome.of(answer)
     if doc.get("status") is not True:
@@ -715,8 +723,7 @@ async def check_open_webui(ctx: CheckContext) -> Outcome:
 
 
 async def open_webui_extras(ctx: CheckContext) -> Extras:
-    doc = await _optional_json(ctx, "/api/version")
-    return Extras(version=_str(doc.get("version")) if isinstance(doc, dict) else None)
+    return Extras(version=_str((await _optional_object(ctx, "/api/version")).get("version")))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -773,10 +780,7 @@ async def check_milvus(ctx: CheckContext) -> Outcome:
 
 
 async def check_minio(ctx: CheckContext) -> Outcome:
-    live = await ctx.get("/minio/health/live")
-    if not live.ok:
-        raise live.failure()
-    outcome = Outcome.of(live)
+    outcome = Outcome.of(await _get_ok(ctx, "/minio/health/live"))
     ready = await ctx.get("/minio/health/ready")
     if ready.status == 503:
         outcome.degrade("not ready: no write quorum yet (drives missing or still starting), HTTP 503")
@@ -792,33 +796,27 @@ async def check_minio(ctx: CheckContext) -> Outcome:
 
 
 async def check_sglang(ctx: CheckContext) -> Outcome:
-    answer = await ctx.get("/health")
-    if answer.status == 503:
-        raise answer.failure(ProbeState.DEGRADED, prefix="not ready (starting, or its health generation failed): ")
-    if not answer.ok:
-        raise answer.failure()
-    return Outcome.of(answer)
+    prefix = "not ready (starting, or its health generation failed): "
+    return Outcome.of(await _get_ok(ctx, "/health", not_ready=503, prefix=prefix))
 
 
 async def sglang_extras(ctx: CheckContext) -> Extras:
     extras = Extras()
-    info = await _optional_json(ctx, "/get_model_info")
-    if isinstance(info, dict):
-        extras.model = _str(info.get("model_path"))
-        if isinstance(info.get("is_generation"), bool):
-            extras.details["generation"] = info["is_generation"]
-        if extras.model:
-            extras.models = (ServedModel(extras.model),)
-    server = await _optional_json(ctx, "/get_server_info")
-    if isinstance(server, dict):
-        extras.version = _str(server.get("version"))
-        states = server.get("internal_states")  # newer releases keep the scheduler's figures here
-        first = states[0] if isinstance(states, list) and states and isinstance(states[0], dict) else {}
-        for key in ("context_length", "max_total_num_tokens"):
-            value = _int(server.get(key))
-            value = value if value is not None else _int(first.get(key))
-            if value is not None:
-                extras.details[key] = value
+    info = await _optional_object(ctx, "/get_model_info")
+    extras.model = _str(info.get("model_path"))
+    if isinstance(info.get("is_generation"), bool):
+        extras.details["generation"] = info["is_generation"]
+    if extras.model:
+        extras.models = (ServedModel(extras.model),)
+    server = await _optional_object(ctx, "/get_server_info")
+    extras.version = _str(server.get("version"))
+    states = server.get("internal_states")  # newer releases keep the scheduler's figures here
+    first = states[0] if isinstance(states, list) and states and isinstance(states[0], dict) else {}
+    for key in ("context_length", "max_total_num_tokens"):
+        value = _int(server.get(key))
+        value = value if value is not None else _int(first.get(key))
+        if value is not None:
+            extras.details[key] = value
     return extras
 
 
@@ -829,15 +827,9 @@ async def sglang_extras(ctx: CheckContext) -> Extras:
 
 
 async def check_llamacpp(ctx: CheckContext) -> Outcome:
-    answer = await ctx.get("/health")
-    if answer.status == 503:
-        raise answer.failure(ProbeState.DEGRADED, prefix="not ready: ")
-    if not answer.ok:
-        raise answer.failure()
+    answer = await _get_ok(ctx, "/health", not_ready=503)
     outcome = Outcome.of(answer)
-    if answer.body.strip():
-        with contextlib.suppress(ProbeFailure):
-            judge_health_json(answer.json(), outcome)
+    _judge_health_body(answer, outcome)
     return outcome
 
 
@@ -870,10 +862,7 @@ async def llamacpp_extras(ctx: CheckContext) -> Extras:
 
 
 async def check_trtllm(ctx: CheckContext) -> Outcome:
-    answer = await ctx.get("/health")
-    if not answer.ok:
-        raise answer.failure()
-    return Outcome.of(answer)
+    return Outcome.of(await _get_ok(ctx, "/health"))
 
 
 async def trtllm_extras(ctx: CheckContext) -> Extras:
@@ -886,20 +875,12 @@ async def trtllm_extras(ctx: CheckContext) -> Extras:
 
 
 async def check_triton(ctx: CheckContext) -> Outcome:
-    answer = await ctx.get("/v2/health/ready")
-    if answer.status == 400:
-        raise answer.failure(ProbeState.DEGRADED, prefix="not ready (models loading, or one failed to load): ")
-    if not answer.ok:
-        raise answer.failure()
-    return Outcome.of(answer)
+    prefix = "not ready (models loading, or one failed to load): "
+    return Outcome.of(await _get_ok(ctx, "/v2/health/ready", not_ready=400, prefix=prefix))
 
 
 async def triton_extras(ctx: CheckContext) -> Extras:
-    doc = await _optional_json(ctx, "/v2")
-    extras = Extras()
-    if isinstance(doc, dict):
-        extras.version = _str(doc.get("version"))
-    return extras
+    return Extras(version=_str((await _optional_object(ctx, "/v2")).get("version")))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -912,26 +893,15 @@ TGI_LIMITS = ("max_input_tokens", "max_total_tokens", "max_concurrent_requests",
 
 
 async def check_tgi(ctx: CheckContext) -> Outcome:
-    answer = await ctx.get("/health")
-    if not answer.ok:
-        raise answer.failure()
-    return Outcome.of(answer)
+    return Outcome.of(await _get_ok(ctx, "/health"))
 
 
 def parse_tgi_info(doc: Any) -> Extras:
-    extras = Extras()
     if not isinstance(doc, dict):
-        return extras
-    extras.model = _str(doc.get("model_id"))
+        return Extras()
+    extras = _parse_hf_info(doc, TGI_LIMITS)
     if extras.model:
         extras.models = (ServedModel(extras.model, context_length=_int(doc.get("max_total_tokens"))),)
-    extras.version = _str(doc.get("version"))
-    for key in TGI_LIMITS:
-        value = _int(doc.get(key))
-        if value is not None:
-            extras.details[key] = value
-    if _str(doc.get("model_dtype")):
-        extras.details["dtype"] = doc["model_dtype"]
     return extras
 
 

@@ -10,13 +10,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-
-from spark_tui.models.probes import ProbeSpec
-
-if TYPE_CHECKING:
-    from spark_tui.models.settings import ProbeConfig
-
-
 from spark_tui.core.services.checks import (
     Check,
     FetchExtras,
@@ -57,6 +50,10 @@ from spark_tui.core.services.checks import (
     trtllm_extras,
     vllm_extras,
 )
+from spark_tui.models.probes import ProbeSpec
+
+if TYPE_CHECKING:
+    from spark_tui.models.settings import ProbeConfig
 
 # The inference engines the metrics feature and the generation benchmark know how to talk to.
 Engine = Literal["vllm", "sglang", "llamacpp", "tgi", "trtllm", "triton", "nim", "ollama", "tei"]
