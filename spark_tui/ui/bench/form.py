@@ -54,14 +54,6 @@ def _ints(values: tuple[int, ...] | list[int]) -> str:
     return ",".join(map(str, values))
 
 
-def _update_wrapped(field: Static, markup: str) -> None:
-    """Hints, the summary and the problem wrap to their width: another text may take another
-    number of lines, and update_text lays out again only when the count of newlines changes."""
-    if getattr(field, "_shown_markup", None) != markup:
-        update_text(field, markup)
-        field.refresh(layout=True)
-
-
 class FormRow(Horizontal):
     """A labelled field. While a field has the focus, the app's one-letter keys are text, not
     commands: `h` typed into a Select or after a tab must not open the saved runs (esc leaves the
@@ -232,23 +224,23 @@ class BenchForm(VerticalScroll):
         batch = self.query_one("#form-batch_sizes", Input)
         batch.disabled = cls.fixed_batch is not None
         self._batch_hint()
-        _update_wrapped(self.query_one("#form-payload-hint", Static), f"any of {', '.join(cls.payloads)} (default {cls.payloads[0]})")
+        update_text(self.query_one("#form-payload-hint", Static), f"any of {', '.join(cls.payloads)} (default {cls.payloads[0]})")
         self.query_one("#form-payloads", Input).placeholder = cls.payloads[0]
         documents = uses_pages(cls)
         set_display(self.query_one("#form-pages-row"), documents and not generation)
         if documents:
             async_pages = self.draft.options.docling_async_pages
             self.query_one("#form-pages", Input).placeholder = str(self.settings.doc_pages)
-            _update_wrapped(self.query_one("#form-pages-hint", Static), f"{async_pages} or more go through the async API")
+            update_text(self.query_one("#form-pages-hint", Static), f"{async_pages} or more go through the async API")
         self.query_one("#form-path", Input).placeholder = cls.default_path
         openai = adapter == "openai"  # one adapter for vLLM, NIM and Infinity: their differences are these two fields
-        _update_wrapped(self.query_one("#form-path-hint", Static), "below the URL; Infinity: /embeddings" if openai else "below the URL")
+        update_text(self.query_one("#form-path-hint", Static), "below the URL; Infinity: /embeddings" if openai else "below the URL")
         self.query_one("#form-extra_body", Input).placeholder = "none"
         example = ', e.g. {"do_ocr": false}' if documents else '; NIM: {"input_type": "passage"}' if openai else ""
         what = "JSON form fields of each request" if documents else "JSON added to each request"
         if generation:
             example = ', e.g. {"temperature": 0}'
-        _update_wrapped(self.query_one("#form-body-hint", Static), escape(what + example))
+        update_text(self.query_one("#form-body-hint", Static), escape(what + example))
         concurrencies = GENERATE_CONCURRENCIES if generation else self.settings.parse_concurrencies if cls.kind == "parse" else self.settings.concurrencies
         self.query_one("#form-concurrencies", Input).placeholder = "e.g. " + _ints(concurrencies)
 
@@ -264,7 +256,7 @@ class BenchForm(VerticalScroll):
         if uses_pages(cls):
             text = self.query_one("#form-pages", Input).value.strip() or str(self.settings.doc_pages)
             pages = int(text) if text.isdigit() else None
-        _update_wrapped(self.query_one("#form-batch-hint", Static), batch_hint(cls, pages))
+        update_text(self.query_one("#form-batch-hint", Static), batch_hint(cls, pages))
 
     def values(self) -> FormValues:
         adapter = self.query_one("#form-adapter", Select).value
@@ -371,7 +363,7 @@ class BenchForm(VerticalScroll):
     def show_problem(self, problem: str) -> None:
         """Why the plan cannot start (or ""): a line under the summary, only while there is one."""
         field = self.query_one("#form-problem", Static)
-        _update_wrapped(field, escape(problem))
+        update_text(field, escape(problem))
         set_display(field, bool(problem))
 
     def refresh_summary(self) -> None:
@@ -379,11 +371,11 @@ class BenchForm(VerticalScroll):
         try:
             plan = self.plan()
         except PlanError as exc:
-            _update_wrapped(summary, f"[dim]{escape(str(exc))}[/dim]")
+            update_text(summary, f"[dim]{escape(str(exc))}[/dim]")
             return
         seconds = plan.estimated_seconds()
         length = f"≈ {fmt.duration(seconds)} plus warm-up" if seconds is not None else f"{plan.requests} requests per cell"
         words = cells_words(plan)
         count, _, rest = words.partition(" (")
-        _update_wrapped(summary, f"[b]{count}[/b] ({rest}, {length}\n[dim]results saved under {escape(self.results_dir)}[/dim]")
+        update_text(summary, f"[b]{count}[/b] ({rest}, {length}\n[dim]results saved under {escape(self.results_dir)}[/dim]")
         self.show_problem("")

@@ -1,5 +1,5 @@
 """Updating text without needless work: unchanged text does nothing, a layout pass (the costliest
-part of a refresh) happens only when the number of lines changes, and markup is parsed line by
+part of a refresh) happens only when the number of rows can change, and markup is parsed line by
 line with each line remembered: on a live panel most lines read the same as a second ago."""
 
 from __future__ import annotations
@@ -21,10 +21,16 @@ def update_text(widget: Static, markup: str) -> None:
     if previous == markup:
         return
     widget._shown_markup = markup  # type: ignore[attr-defined]
+    lines = markup_lines(markup)
+    # Same shape: as many lines, each on one row before and now. A line wider than the widget
+    # wraps (or stops wrapping) to another number of rows, which only a layout pass finds.
+    fits = widget.styles.text_wrap == "nowrap" or max((line.cell_length for line in lines), default=0) <= widget.size.width
+    fitted, widget._shown_fits = getattr(widget, "_shown_fits", False), fits  # type: ignore[attr-defined]
     width = widget.styles.width
     auto_width = width is not None and width.is_auto
-    same_shape = previous is not None and previous.count("\n") == markup.count("\n") and not auto_width
-    widget.update(parse_markup(markup), layout=not same_shape)
+    same_shape = (previous is not None and previous.count("\n") == markup.count("\n") and not auto_width
+                  and fits and fitted)
+    widget.update(NEWLINE.join(lines), layout=not same_shape)
 
 
 def parse_markup(markup: str) -> Content:

@@ -302,7 +302,11 @@ class MetricChart(TrendChart):
             parts: list[str | Content | tuple[str, str]] = [(self.title, "bold")]
             if self._figures is not None:
                 value, note = self._figures
-                parts += ["  ", parse_markup(value)] + (["   ", parse_markup(note).stylize_before("dim")] if note else [])
+                parts += ["  ", parse_markup(value)]
+                if note:  # the note (a peak) only whole: cut, "peak 37" read as "p"
+                    noted = parts + ["   ", parse_markup(note).stylize_before("dim")]
+                    if Content.assemble(*noted).cell_length <= self.size.width:
+                        parts = noted
             segments = Content.assemble(*parts).render_segments(self.get_visual_style("trend-chart--title"))
             self._title_strip = (key, Strip(segments).adjust_cell_length(self.size.width, self.cell_styles.main))
         return self._title_strip[1]
